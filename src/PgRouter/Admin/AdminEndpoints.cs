@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using PgRouter.Topology;
+
+namespace PgRouter.Admin;
+
+/// <summary>
+/// HTTP for load balancers and operators: /health answers 200 while this instance can route
+/// (every cluster has a topology, even a stale one), /clusters shows what PgRouter believes.
+/// </summary>
+internal static class AdminEndpoints
+{
+    public static void Map(WebApplication app, TopologyStore topology)
+    {
+        app.MapGet("/health", () =>
+        {
+            var clusters = topology.Clusters.Select(topology.Current).ToList();
+            bool healthy = clusters.All(c => c.HasData);
+            var body = new
+            {
+                status = healthy ? "ok" : "unavailable",
+                clusters = clusters.Select(c => new { name = c.Name, hasData = c.HasData, stale = c.IsStale, primary = c.Primary?.Name }),
+            };
+            return Results.Json(body, statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+
+        app.MapGet("/clusters", () => topology.Clusters.Select(name => Describe(topology.Current(name))));
+        app.MapGet("/clusters/{name}", (string name) =>
+            topology.Clusters.Contains(name) ? Results.Json(Describe(topology.Current(name))) : Results.NotFound());
+    }
+
+    private static object Describe(ClusterTopology cluster) => new
+    {
+        name = cluster.Name,
+        version = cluster.Version,
+        etcdRevision = cluster.DcsRevision,
+        hasData = cluster.HasData,
+        stale = cluster.IsStale,
+        leader = cluster.LeaderName,
+        primaryStatus = cluster.PrimaryStatus.ToString().ToLowerInvariant(),
+        primaryReason = cluster.PrimaryReason,
+        switchoverPending = cluster.SwitchoverPending,
+        members = cluster.Members.Select(m => new
+        {
+            name = m.Name,
+            address = m.Address,
+            host = m.Host,
+            port = m.Port,
+            isLeader = m.IsLeader,
+            role = m.Role,
+            state = m.State,
+            timeline = m.Timeline,
+            lagBytes = m.LagBytes,
+            inRecovery = m.InRecovery,
+            reachable = m.Reachable,
+            takesReads = m.NotReadableReason is null,
+            notReadableReason = m.NotReadableReason,
+        }),
+    };
+}

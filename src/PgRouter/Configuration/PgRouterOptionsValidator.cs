@@ -1,0 +1,101 @@
+using System.Net;
+using PgRouter.Routing;
+
+namespace PgRouter.Configuration;
+
+/// <summary>Checks the whole configuration at start and says, key by key, what to fix.</summary>
+internal static class PgRouterOptionsValidator
+{
+    public static IReadOnlyList<string> Validate(PgRouterOptions options)
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string key, string message)
+        {
+            if (!ok)
+            {
+                problems.Add($"{PgRouterOptions.Section}:{key}: {message}");
+            }
+        }
+
+        Check(options.Listeners.Count > 0, "Listeners", "add at least one listener, e.g. { \"Name\": \"read-write\", \"Port\": 6432, \"Target\": \"primary\" }");
+        var endpoints = new HashSet<string>();
+        for (int i = 0; i < options.Listeners.Count; i++)
+        {
+            var listener = options.Listeners[i];
+            string key = $"Listeners:{i}";
+            Check(listener.Name.Length > 0, $"{key}:Name", "give the listener a name (it appears in logs)");
+            Check(options.Listeners.Count(l => l.Name == listener.Name) == 1, $"{key}:Name", $"'{listener.Name}' is used by more than one listener");
+            Check(IPAddress.TryParse(listener.Address, out _), $"{key}:Address", $"'{listener.Address}' is not an IP address (use 127.0.0.1, 0.0.0.0 or ::)");
+            Check(listener.Port is > 0 and < 65536, $"{key}:Port", $"{listener.Port} is not a TCP port");
+            Check(endpoints.Add($"{listener.Address}:{listener.Port}"), $"{key}:Port", $"{listener.Address}:{listener.Port} is used by another listener");
+            Check(RouteTargets.TryParse(listener.Target, out _), $"{key}:Target", $"'{listener.Target}' is not one of primary, replica, prefer-replica, any");
+            Check(listener.Balance is "round-robin" or "least-connections", $"{key}:Balance", $"'{listener.Balance}' is not one of round-robin, least-connections");
+        }
+
+        Check(options.Clusters.Count > 0, "Clusters", "add at least one cluster, e.g. \"demo\": { \"Source\": \"etcd\", \"Scope\": \"demo\" }");
+        foreach (var (name, cluster) in options.Clusters)
+        {
+            string key = $"Clusters:{name}";
+            Check(cluster.MaxLagBytes >= 0, $"{key}:MaxLagBytes", "must be zero or more");
+            switch (cluster.Source)
+            {
+                case "etcd":
+                    Check(options.Etcd.Endpoints.Count > 0, "Etcd:Endpoints", $"cluster '{name}' is found through etcd: list the etcd client URLs, e.g. [\"http://127.0.0.1:2379\"]");
+                    Check((cluster.Namespace ?? options.Etcd.Namespace).StartsWith('/'), $"{key}:Namespace", "must start with '/', like Patroni's namespace (default /service)");
+                    break;
+                case "static":
+                    Check(cluster.Hosts.Count > 0, $"{key}:Hosts", "list the members as host:port");
+                    foreach (string host in cluster.Hosts)
+                    {
+                        Check(HostPort.TryParse(host, out _, out _), $"{key}:Hosts", $"'{host}' is not host:port");
+                    }
+                    Check(options.Monitor.User is not null, "Monitor:User", $"static cluster '{name}' needs a monitor login to find its primary");
+                    break;
+                default:
+                    Check(false, $"{key}:Source", $"'{cluster.Source}' is not one of etcd, static");
+                    break;
+            }
+        }
+
+        Check(options.Databases.Count > 0, "Databases", "map at least one database, e.g. \"*\": { \"Cluster\": \"demo\" }");
+        foreach (var (name, database) in options.Databases)
+        {
+            string key = $"Databases:{name}";
+            Check(options.Clusters.ContainsKey(database.Cluster), $"{key}:Cluster", $"'{database.Cluster}' is not a configured cluster ({string.Join(", ", options.Clusters.Keys)})");
+            Check(database.Target is null || RouteTargets.TryParse(database.Target, out _), $"{key}:Target", $"'{database.Target}' is not one of primary, replica, prefer-replica, any");
+        }
+
+        foreach (string endpoint in options.Etcd.Endpoints)
+        {
+            Check(Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", "Etcd:Endpoints", $"'{endpoint}' is not an http(s) URL like http://127.0.0.1:2379");
+        }
+        Check(options.Etcd.Username is null || options.Etcd.Password is not null, "Etcd:Password", "a username needs a password");
+        Check(options.Etcd.RequestTimeout > TimeSpan.Zero, "Etcd:RequestTimeout", "must be positive");
+        Check(options.Etcd.WatchIdleTimeout > TimeSpan.Zero, "Etcd:WatchIdleTimeout", "must be positive");
+
+        Check(options.Monitor.Interval > TimeSpan.Zero, "Monitor:Interval", "must be positive");
+        Check(options.Monitor.PromotionInterval > TimeSpan.Zero, "Monitor:PromotionInterval", "must be positive");
+        Check(options.Monitor.Timeout > TimeSpan.Zero, "Monitor:Timeout", "must be positive");
+
+        var connections = options.Connections;
+        Check(connections.StartupTimeout > TimeSpan.Zero, "Connections:StartupTimeout", "must be positive");
+        Check(connections.ConnectTimeout > TimeSpan.Zero, "Connections:ConnectTimeout", "must be positive");
+        Check(connections.PrimaryWaitTimeout >= TimeSpan.Zero, "Connections:PrimaryWaitTimeout", "must be zero or more");
+        Check(connections.MaxMessageBytes is >= Protocol.FrontendMessageRules.SmallMessageLimit and <= Protocol.FrontendMessageRules.LargeMessageLimit,
+            "Connections:MaxMessageBytes", $"must be between {Protocol.FrontendMessageRules.SmallMessageLimit} and {Protocol.FrontendMessageRules.LargeMessageLimit}");
+        foreach (var (key, keepalive) in new[] { ("Connections:ClientKeepalive", connections.ClientKeepalive), ("Connections:ServerKeepalive", connections.ServerKeepalive), ("Etcd:Keepalive", options.Etcd.Keepalive) })
+        {
+            Check(keepalive.Time >= TimeSpan.FromSeconds(1) && keepalive.Interval >= TimeSpan.FromSeconds(1), key, "Time and Interval must be at least one second");
+            Check(keepalive.Probes is > 0 and <= 127, $"{key}:Probes", "must be between 1 and 127");
+            Check(keepalive.UserTimeout >= TimeSpan.Zero, $"{key}:UserTimeout", "must be zero (kernel default) or more");
+        }
+
+        Check(!string.IsNullOrEmpty(options.Admin.Urls), "Admin:Urls", "set where the health and admin endpoints listen, e.g. http://127.0.0.1:6480");
+        foreach (string url in (options.Admin.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", "Admin:Urls", $"'{url}' is not an http URL like http://127.0.0.1:6480");
+        }
+
+        return problems;
+    }
+}

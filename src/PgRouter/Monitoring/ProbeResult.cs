@@ -1,0 +1,8 @@
+namespace PgRouter.Monitoring;
+
+/// <summary>What one probe of one member found.</summary>
+/// <param name="WalPosition">pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a replica.</param>
+internal sealed record ProbeResult(bool Reachable, bool? InRecovery, long? WalPosition, string? Error)
+{
+    public static ProbeResult Unreachable(string error) => new(false, null, null, error);
+}

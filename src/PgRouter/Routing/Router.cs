@@ -1,0 +1,94 @@
+using PgRouter.Protocol;
+using PgRouter.Topology;
+
+namespace PgRouter.Routing;
+
+/// <summary>
+/// Decides where one connection goes, from a topology snapshot alone: no sockets, no waiting,
+/// so every rule can be tested on its own.
+/// </summary>
+internal static class Router
+{
+    /// <param name="exclude">Members this connection already failed to reach.</param>
+    public static RouteDecision Decide(RouteTarget target, ClusterTopology topology, ReplicaPolicy policy, IReadOnlyCollection<string> exclude)
+    {
+        if (!topology.HasData)
+        {
+            return RouteDecision.Wait($"no topology of cluster {topology.Name} yet ({topology.PrimaryReason})");
+        }
+
+        switch (target)
+        {
+            case RouteTarget.Primary:
+                return ToPrimary(topology, exclude);
+
+            case RouteTarget.Replica:
+            case RouteTarget.PreferReplica:
+                var replicas = ReadableReplicas(topology, exclude);
+                if (replicas.Count > 0)
+                {
+                    return RouteDecision.Connect(policy.Balancer.Pick(topology.Name, replicas));
+                }
+                return target == RouteTarget.PreferReplica || policy.FallbackToPrimary
+                    ? ToPrimary(topology, exclude)
+                    : RouteDecision.Refuse(NoReplica(topology, exclude));
+
+            default:
+                var members = ReadableReplicas(topology, exclude);
+                if (WritablePrimary(topology, exclude) is { } primary)
+                {
+                    members.Add(primary);
+                }
+                return members.Count > 0
+                    ? RouteDecision.Connect(policy.Balancer.Pick(topology.Name, members))
+                    : ToPrimary(topology, exclude);
+        }
+    }
+
+    private static RouteDecision ToPrimary(ClusterTopology topology, IReadOnlyCollection<string> exclude)
+    {
+        if (topology.PrimaryStatus != PrimaryStatus.Confirmed)
+        {
+            return RouteDecision.Wait($"cluster {topology.Name} has no writable primary: {topology.PrimaryReason}");
+        }
+        if (topology.SwitchoverPending)
+        {
+            return RouteDecision.Wait($"cluster {topology.Name} is switching over: leader {topology.LeaderName} is stepping down");
+        }
+
+        var primary = topology.Primary!;
+        return exclude.Contains(primary.Name)
+            ? RouteDecision.Refuse(new PgError(SqlState.SqlServerRejectedEstablishment,
+                $"primary {primary.Name} of cluster {topology.Name} at {primary.Address} is unreachable"))
+            : RouteDecision.Connect(primary);
+    }
+
+    private static MemberView? WritablePrimary(ClusterTopology topology, IReadOnlyCollection<string> exclude) =>
+        !topology.SwitchoverPending && topology.Primary is { } primary && !exclude.Contains(primary.Name) ? primary : null;
+
+    private static List<MemberView> ReadableReplicas(ClusterTopology topology, IReadOnlyCollection<string> exclude)
+    {
+        var replicas = new List<MemberView>(topology.Members.Length);
+        foreach (var member in topology.Members)
+        {
+            if (!member.IsLeader && member.NotReadableReason is null && !exclude.Contains(member.Name))
+            {
+                replicas.Add(member);
+            }
+        }
+        return replicas;
+    }
+
+    private static PgError NoReplica(ClusterTopology topology, IReadOnlyCollection<string> exclude)
+    {
+        var seen = topology.Members
+            .Where(m => !m.IsLeader)
+            .Select(m => exclude.Contains(m.Name) ? $"{m.Name}: could not be reached" : $"{m.Name}: {m.NotReadableReason}");
+        string detail = string.Join("; ", seen);
+        return new PgError(
+            SqlState.CannotConnectNow,
+            $"no replica of cluster {topology.Name} can take reads",
+            detail.Length > 0 ? detail : "the cluster has no replicas",
+            "Connect to the read-write endpoint, or allow fallback to the primary for this listener.");
+    }
+}
