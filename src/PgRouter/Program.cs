@@ -25,7 +25,9 @@ if (builder.Configuration["config"] is { } configFile)
     {
         sources.Remove(json);
     }
-    sources.Insert(Math.Max(index, 0), new JsonConfigurationSource { Path = Path.GetFullPath(configFile), Optional = false });
+    var file = new JsonConfigurationSource { Path = Path.GetFullPath(configFile), Optional = false };
+    file.ResolveFileProvider();
+    sources.Insert(Math.Max(index, 0), file);
 }
 
 var options = builder.Configuration.GetSection(PgRouterOptions.Section).Get<PgRouterOptions>() ?? new PgRouterOptions();

@@ -36,12 +36,12 @@ internal sealed partial class ClientConnection(SocketTransport transport, string
                 var result = await Input.ReadAsync(deadline.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var reader = new SequenceReader<byte>(buffer);
-                if (!StartupPacket.TryRead(ref reader, out var packet, out string? error))
+                if (!StartupPacket.TryRead(ref reader, out var packet, out var error))
                 {
                     if (error is not null)
                     {
                         Input.AdvanceTo(buffer.Start, buffer.End);
-                        return await RefuseAsync(new PgError(SqlState.ProtocolViolation, error)).ConfigureAwait(false);
+                        return await RefuseAsync(error).ConfigureAwait(false);
                     }
                     if (result.IsCompleted)
                     {

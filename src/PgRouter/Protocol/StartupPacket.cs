@@ -38,9 +38,9 @@ internal sealed class StartupPacket
 
     /// <summary>
     /// Reads one startup packet. False with a null error means more bytes are needed and the
-    /// reader is unmoved; a non-null error is the FATAL message to send before closing.
+    /// reader is unmoved; a non-null error is the FATAL error to send before closing.
     /// </summary>
-    public static bool TryRead(ref SequenceReader<byte> reader, out StartupPacket? packet, out string? error)
+    public static bool TryRead(ref SequenceReader<byte> reader, out StartupPacket? packet, out PgError? error)
     {
         packet = null;
         error = null;
@@ -51,7 +51,7 @@ internal sealed class StartupPacket
 
         if (length < 8 || length > StartupCodes.MaxStartupPacketLength)
         {
-            error = "invalid length of startup packet";
+            error = InvalidLength;
             return false;
         }
 
@@ -68,7 +68,9 @@ internal sealed class StartupPacket
         return packet is not null;
     }
 
-    private static StartupPacket? Parse(ReadOnlySpan<byte> body, int length, out string? error)
+    private static readonly PgError InvalidLength = new(SqlState.ProtocolViolation, "invalid length of startup packet");
+
+    private static StartupPacket? Parse(ReadOnlySpan<byte> body, int length, out PgError? error)
     {
         error = null;
         int code = BinaryPrimitives.ReadInt32BigEndian(body);
@@ -86,13 +88,13 @@ internal sealed class StartupPacket
                     CancelKey = new CancelKey(BinaryPrimitives.ReadInt32BigEndian(rest), BinaryPrimitives.ReadInt32BigEndian(rest[4..])),
                 };
             case StartupCodes.SslRequest or StartupCodes.GssEncRequest or StartupCodes.CancelRequest:
-                error = "invalid length of startup packet";
+                error = InvalidLength;
                 return null;
         }
 
         if (code >> 16 != 3)
         {
-            error = $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0";
+            error = new PgError(SqlState.FeatureNotSupported, $"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0");
             return null;
         }
 
@@ -103,7 +105,7 @@ internal sealed class StartupPacket
     }
 
     /// <summary>name\0value\0 … \0, with the final terminator as the last byte, as PostgreSQL demands.</summary>
-    private static StartupParameters? ParseParameters(ReadOnlySpan<byte> rest, out string? error)
+    private static StartupParameters? ParseParameters(ReadOnlySpan<byte> rest, out PgError? error)
     {
         var parameters = new StartupParameters();
         while (true)
@@ -135,7 +137,7 @@ internal sealed class StartupPacket
             rest = afterName[(valueEnd + 1)..];
         }
 
-        error = "invalid startup packet layout: expected terminator as last byte";
+        error = new PgError(SqlState.ProtocolViolation, "invalid startup packet layout: expected terminator as last byte");
         return null;
     }
 }

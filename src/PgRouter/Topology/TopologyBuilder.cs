@@ -39,7 +39,6 @@ internal static class TopologyBuilder
             primaryLsn = measured;
         }
 
-        int? leaderTimeline = discovered.FindMember(leaderName)?.Timeline;
         var members = ImmutableArray.CreateBuilder<MemberView>(discovered.Members.Length);
         foreach (var member in discovered.Members)
         {
@@ -59,7 +58,7 @@ internal static class TopologyBuilder
                 member.NoLoadBalance,
                 seen?.InRecovery,
                 seen?.Reachable ?? true,
-                isLeader ? "it is the leader" : NotReadableReason(member, seen, fresh, lag, maxLagBytes, leaderTimeline, discovered.RolesFromProbes)));
+                isLeader ? "it is the leader" : NotReadableReason(member, seen, fresh, lag, maxLagBytes, discovered.RolesFromProbes)));
         }
 
         bool switchoverPending = status == PrimaryStatus.Confirmed
@@ -149,8 +148,12 @@ internal static class TopologyBuilder
         return null;
     }
 
+    /// <remarks>
+    /// A replica still on the old timeline right after a switchover serves consistent reads; one
+    /// that never follows the new leader stops replaying, and the lag limit catches it.
+    /// </remarks>
     private static string? NotReadableReason(
-        DiscoveredMember member, MemberObservation? seen, MemberObservation? fresh, long? lag, long maxLagBytes, int? leaderTimeline, bool rolesFromProbes)
+        DiscoveredMember member, MemberObservation? seen, MemberObservation? fresh, long? lag, long maxLagBytes, bool rolesFromProbes)
     {
         if (!member.IsRunning)
         {
@@ -167,10 +170,6 @@ internal static class TopologyBuilder
         if (member.NoLoadBalance)
         {
             return "it is tagged noloadbalance";
-        }
-        if (leaderTimeline is int timeline && member.Timeline is int own && own != timeline)
-        {
-            return $"it is on timeline {own}, the leader on {timeline}";
         }
         return lag switch
         {

@@ -7,7 +7,7 @@ namespace PgRouter.Tests.Protocol;
 
 public class StartupPacketTests
 {
-    private static StartupPacket? Read(ReadOnlySequence<byte> bytes, out string? error, out long consumed)
+    private static StartupPacket? Read(ReadOnlySequence<byte> bytes, out PgError? error, out long consumed)
     {
         var reader = new SequenceReader<byte>(bytes);
         bool read = StartupPacket.TryRead(ref reader, out var packet, out error);
@@ -20,7 +20,7 @@ public class StartupPacketTests
     {
         byte[] bytes = Messages.StartupMessage(("user", "app"), ("database", "shop"), ("application_name", "psql"));
 
-        var packet = Read(new ReadOnlySequence<byte>(bytes), out string? error, out long consumed);
+        var packet = Read(new ReadOnlySequence<byte>(bytes), out PgError? error, out long consumed);
 
         Assert.Null(error);
         Assert.NotNull(packet);
@@ -38,7 +38,7 @@ public class StartupPacketTests
         byte[] bytes = Messages.StartupMessage(("user", "app"), ("options", "-c pgrouter.target=replica"));
         for (int length = 0; length < bytes.Length; length++)
         {
-            Assert.Null(Read(Sequences.OneSegmentPerByte(bytes[..length]), out string? error, out long consumed));
+            Assert.Null(Read(Sequences.OneSegmentPerByte(bytes[..length]), out PgError? error, out long consumed));
             Assert.Null(error);
             Assert.Equal(0, consumed);
         }
@@ -84,8 +84,9 @@ public class StartupPacketTests
     [InlineData(1234, "unsupported frontend protocol 0.1234")]
     public void TryRead_OtherMajorVersion_IsRefused(int code, string message)
     {
-        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Startup(code, [0])), out string? error, out _));
-        Assert.StartsWith(message, error);
+        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Startup(code, [0])), out PgError? error, out _));
+        Assert.StartsWith(message, error!.Message);
+        Assert.Equal("0A000", error.SqlState);
     }
 
     [Theory]
@@ -96,8 +97,8 @@ public class StartupPacketTests
     [InlineData(-8)]
     public void TryRead_LengthOutOfRange_IsRefusedBeforeWaitingForTheBody(int length)
     {
-        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Int32(length)), out string? error, out _));
-        Assert.Equal("invalid length of startup packet", error);
+        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Int32(length)), out PgError? error, out _));
+        Assert.Equal(new PgError("08P01", "invalid length of startup packet"), error);
     }
 
     [Fact]
@@ -105,8 +106,8 @@ public class StartupPacketTests
     {
         byte[] bytes = Messages.Startup(80877103, Messages.Int32(0));
 
-        Assert.Null(Read(new ReadOnlySequence<byte>(bytes), out string? error, out _));
-        Assert.Equal("invalid length of startup packet", error);
+        Assert.Null(Read(new ReadOnlySequence<byte>(bytes), out PgError? error, out _));
+        Assert.Equal(new PgError("08P01", "invalid length of startup packet"), error);
     }
 
     [Theory]
@@ -115,7 +116,7 @@ public class StartupPacketTests
     [InlineData(new byte[] { (byte)'u', (byte)'s', (byte)'e', (byte)'r', 0, (byte)'a' })]
     public void TryRead_ParametersWithoutFinalTerminator_AreRefused(byte[] body)
     {
-        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Startup(196608, body)), out string? error, out _));
-        Assert.Equal("invalid startup packet layout: expected terminator as last byte", error);
+        Assert.Null(Read(new ReadOnlySequence<byte>(Messages.Startup(196608, body)), out PgError? error, out _));
+        Assert.Equal(new PgError("08P01", "invalid startup packet layout: expected terminator as last byte"), error);
     }
 }

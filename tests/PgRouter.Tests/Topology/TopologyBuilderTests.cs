@@ -135,12 +135,19 @@ public class TopologyBuilderTests
     [InlineData("stopped", "replica", false, 1, "it is stopped")]
     [InlineData("running", "replica", true, 1, "tagged noloadbalance")]
     [InlineData("running", "standby_leader", false, 1, "its role is standby_leader")]
-    [InlineData("running", "replica", false, 2, "timeline 2")]
     public void Build_ReplicaThatCannotTakeReads_SaysWhy(string state, string role, bool noLoadBalance, int timeline, string reason)
     {
         var topology = Build(Dcs(members: [Member("pg1", "master", timeline: 1), Member("pg2", role, state, timeline: timeline, noLoadBalance: noLoadBalance)]));
 
         Assert.Contains(reason, topology.FindMember("pg2")!.NotReadableReason);
+    }
+
+    [Fact]
+    public void Build_ReplicaOnTheOldTimelineRightAfterASwitchover_StillTakesReads()
+    {
+        var topology = Build(Dcs(members: [Member("pg1", "master", timeline: 2), Member("pg2", timeline: 1)]));
+
+        Assert.Null(topology.FindMember("pg2")!.NotReadableReason);
     }
 
     [Fact]

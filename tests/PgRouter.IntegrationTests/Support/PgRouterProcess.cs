@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PgRouter.IntegrationTests.Support;
+
+internal sealed record LogLine(DateTime Time, string Text);
+
+/// <summary>The real pgrouter executable, started with a configuration for the test bed; its log is kept line by line.</summary>
+internal sealed class PgRouterProcess : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly Process _process;
+    private readonly ConcurrentQueue<LogLine> _log = new();
+
+    private PgRouterProcess(Process process, int portBase)
+    {
+        _process = process;
+        PortBase = portBase;
+        _process.OutputDataReceived += (_, e) => Record(e.Data);
+        _process.ErrorDataReceived += (_, e) => Record(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int PortBase { get; }
+
+    public int ReadWritePort => PortBase;
+
+    public int ReadOnlyPort => PortBase + 1;
+
+    public int PreferReplicaPort => PortBase + 2;
+
+    public int AnyPort => PortBase + 3;
+
+    public int AdminPort => PortBase + 9;
+
+    public IReadOnlyCollection<LogLine> Log => _log;
+
+    public static async Task<PgRouterProcess> StartAsync(string repositoryRoot, Bed bed, int portBase, string workDirectory)
+    {
+        Directory.CreateDirectory(workDirectory);
+        string configFile = Path.Combine(workDirectory, "pgrouter.json");
+        await File.WriteAllTextAsync(configFile, Configuration(bed, portBase).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+        // The executable built in the same configuration as these tests.
+        string configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        string executable = Path.Combine(repositoryRoot, "src/PgRouter/bin", configuration, "net10.0/pgrouter.dll");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { executable, "--config", configFile },
+            WorkingDirectory = workDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var router = new PgRouterProcess(Process.Start(start)!, portBase);
+        try
+        {
+            await Poll.UntilAsync(async () => (await router.ClusterAsync(Bed.Cluster))?["primaryStatus"]?.GetValue<string>() == "confirmed",
+                TimeSpan.FromSeconds(30), "PgRouter to find the primary of the test bed");
+        }
+        catch (TimeoutException e)
+        {
+            await router.DisposeAsync();
+            throw new TimeoutException($"{e.Message}; its log: {string.Join(Environment.NewLine, router.Log.Select(l => l.Text))}");
+        }
+        return router;
+    }
+
+    private static JsonObject Configuration(Bed bed, int portBase) => new()
+    {
+        ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Information", ["Microsoft"] = "Warning" } },
+        ["PgRouter"] = new JsonObject
+        {
+            ["Listeners"] = new JsonArray(
+                Listener("read-write", portBase, "primary"),
+                Listener("read-only", portBase + 1, "replica"),
+                Listener("prefer-replica", portBase + 2, "prefer-replica"),
+                Listener("any", portBase + 3, "any", "least-connections")),
+            ["Databases"] = new JsonObject
+            {
+                ["*"] = new JsonObject { ["Cluster"] = Bed.Cluster },
+                ["app_ro"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Target"] = "replica" },
+                ["fake_app"] = new JsonObject { ["Cluster"] = "fake", ["Database"] = "app" },
+                ["static_app"] = new JsonObject { ["Cluster"] = "static", ["Database"] = "app" },
+            },
+            ["Clusters"] = new JsonObject
+            {
+                [Bed.Cluster] = new JsonObject { ["Source"] = "etcd", ["Scope"] = Bed.Scope, ["MaxLagBytes"] = 1024 * 1024 },
+                // Keys a test writes itself, pretending to be Patroni.
+                ["fake"] = new JsonObject { ["Source"] = "etcd", ["Scope"] = "fake" },
+                ["static"] = new JsonObject { ["Source"] = "static", ["Hosts"] = new JsonArray([.. Bed.Members.Select(m => (JsonNode)$"127.0.0.1:{bed.PostgresPort(m)}")]) },
+            },
+            // A dead endpoint first: every (re)connect has to move on to the next one.
+            ["Etcd"] = new JsonObject { ["Endpoints"] = new JsonArray("http://127.0.0.1:9", bed.EtcdUrl), ["Namespace"] = Bed.Namespace },
+            ["Monitor"] = new JsonObject { ["User"] = "pgrouter_monitor", ["Password"] = "monitor" },
+            ["Connections"] = new JsonObject { ["StartupTimeout"] = "00:00:02", ["PrimaryWaitTimeout"] = "00:00:15" },
+            ["Admin"] = new JsonObject { ["Urls"] = $"http://127.0.0.1:{portBase + 9}" },
+        },
+    };
+
+    private static JsonObject Listener(string name, int port, string target, string balance = "round-robin") => new()
+    {
+        ["Name"] = name,
+        ["Address"] = "127.0.0.1",
+        ["Port"] = port,
+        ["Target"] = target,
+        ["Balance"] = balance,
+    };
+
+    public static string ConnectionString(int port, string database = "app", string user = "app", string password = "app", string? options = null) =>
+        $"Host=127.0.0.1;Port={port};Username={user};Password={password};Database={database};Pooling=false;Timeout=20;Command Timeout=60"
+        + (options is null ? "" : $";Options={options}");
+
+    /// <summary>What PgRouter believes about a cluster (GET /clusters/NAME), or null if it does not answer.</summary>
+    public async Task<JsonNode?> ClusterAsync(string name)
+    {
+        try
+        {
+            return await Http.GetFromJsonAsync<JsonNode>($"http://127.0.0.1:{AdminPort}/clusters/{name}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until the cluster has a confirmed primary and <paramref name="readable"/> replicas that take reads.</summary>
+    public Task WaitForSteadyAsync(string cluster = Bed.Cluster, int readable = 2, TimeSpan? timeout = null) =>
+        Poll.UntilAsync(async () =>
+        {
+            var topology = await ClusterAsync(cluster);
+            return topology?["primaryStatus"]?.GetValue<string>() == "confirmed"
+                && topology["stale"]!.GetValue<bool>() == false
+                && topology["members"]!.AsArray().Count(m => m!["takesReads"]!.GetValue<bool>()) == readable;
+        }, timeout ?? TimeSpan.FromSeconds(60), $"cluster {cluster} to have a primary and {readable} readable replicas");
+
+    public LogLine? FindLog(Func<string, bool> match) => _log.FirstOrDefault(line => match(line.Text));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    private void Record(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        var time = line.Length > 24 && DateTime.TryParseExact(line[..24], "yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var stamped)
+            ? stamped
+            : DateTime.UtcNow;
+        _log.Enqueue(new LogLine(time, line));
+    }
+}
