@@ -10,19 +10,12 @@ public sealed class EtcdOutageTests(BedFixture bed)
 {
     private async Task<bool> StaleAsync() => (await bed.Router.ClusterAsync(Bed.Cluster))!["stale"]!.GetValue<bool>();
 
-    private static async Task<(bool InRecovery, int Port)> WhereAsync(NpgsqlConnection connection)
-    {
-        await using var command = new NpgsqlCommand("select pg_is_in_recovery(), inet_server_port()", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetBoolean(0), reader.GetInt32(1));
-    }
-
     [Fact]
     public async Task EtcdDownFor30Seconds_ConnectionsKeepWorkingAndPgRouterCatchesUp()
     {
         await bed.Router.WaitForSteadyAsync();
         var (_, leaderPort) = await bed.Bed.LeaderAsync();
+        var onLeader = new Landing(false, leaderPort, "app");
         await using var held = new NpgsqlConnection(PgRouterProcess.ConnectionString(bed.Router.ReadWritePort));
         await held.OpenAsync();
 
@@ -37,13 +30,13 @@ public sealed class EtcdOutageTests(BedFixture bed)
             int rounds = 0;
             while (DateTime.UtcNow - started < outage && await pace.WaitForNextTickAsync())
             {
-                Assert.Equal((false, leaderPort), await WhereAsync(held));
+                Assert.Equal(onLeader, await Landing.OfAsync(held));
                 await using var fresh = new NpgsqlConnection(PgRouterProcess.ConnectionString(bed.Router.ReadWritePort));
                 await fresh.OpenAsync();
-                Assert.Equal((false, leaderPort), await WhereAsync(fresh));
+                Assert.Equal(onLeader, await Landing.OfAsync(fresh));
                 await using var read = new NpgsqlConnection(PgRouterProcess.ConnectionString(bed.Router.ReadOnlyPort));
                 await read.OpenAsync();
-                Assert.True((await WhereAsync(read)).InRecovery);
+                Assert.True((await Landing.OfAsync(read)).InRecovery);
                 rounds++;
             }
             Assert.True(rounds >= 25, $"only {rounds} rounds in 30 s");
@@ -60,6 +53,6 @@ public sealed class EtcdOutageTests(BedFixture bed)
             TimeSpan.FromSeconds(30), $"PgRouter to catch up with etcd revision {revision}");
         Assert.NotNull(bed.Router.FindLog(line => line.Contains("etcd unreachable, keeping the last known topology")));
         Assert.NotNull(bed.Router.FindLog(line => line.Contains("etcd reachable again")));
-        Assert.Equal((false, leaderPort), await WhereAsync(held));
+        Assert.Equal(onLeader, await Landing.OfAsync(held));
     }
 }

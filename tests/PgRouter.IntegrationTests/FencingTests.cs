@@ -18,15 +18,7 @@ public sealed class FencingTests(BedFixture bed)
 
     private async Task<string?> PrimaryStatusAsync() => (await bed.Router.ClusterAsync("fake"))?["primaryStatus"]?.GetValue<string>();
 
-    private async Task<(bool InRecovery, int Port)> ConnectAsync()
-    {
-        await using var connection = new NpgsqlConnection(PgRouterProcess.ConnectionString(bed.Router.ReadWritePort, database: "fake_app"));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("select pg_is_in_recovery(), inet_server_port()", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetBoolean(0), reader.GetInt32(1));
-    }
+    private Task<Landing> ConnectAsync() => Landing.OfAsync(PgRouterProcess.ConnectionString(bed.Router.ReadWritePort, database: "fake_app"));
 
     [Fact]
     public async Task LeaderKeyNamingAReplica_GetsNoWrites_AndWaitingClientsGoToTheNextRealPrimary()
@@ -52,10 +44,10 @@ public sealed class FencingTests(BedFixture bed)
             await etcd.PutAsync(Prefix + "members/f2", MemberJson(leaderPort, "master"));
             await etcd.PutAsync(Prefix + "leader", "f2");
 
-            Assert.Equal((false, leaderPort), await waiting);
+            Assert.Equal(new Landing(false, leaderPort, "app"), await waiting);
             try
             {
-                Assert.Equal((false, leaderPort), await first);
+                Assert.Equal(new Landing(false, leaderPort, "app"), await first);
             }
             catch (PostgresException e)
             {

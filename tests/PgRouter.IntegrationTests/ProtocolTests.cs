@@ -106,7 +106,8 @@ public sealed class ProtocolTests(BedFixture bed) : IAsyncLifetime
     public async Task DataBehindSslRequest_IsRefused()
     {
         await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
-        await client.SendAsync(Int32(8), Int32(StartupCodes.SslRequest), Int32(8), Int32(StartupCodes.ProtocolVersion30));
+        // One write, so that both arrive before PgRouter answers the SSLRequest.
+        await client.SendAsync([.. Int32(8), .. Int32(StartupCodes.SslRequest), .. Int32(8), .. Int32(StartupCodes.ProtocolVersion30)]);
 
         await AssertRefusedAsync(client, "08P01", "received unencrypted data after SSL request");
     }

@@ -8,13 +8,7 @@ namespace PgRouter.IntegrationTests;
 [Collection(BedCollection.Name)]
 public sealed class ReplicaLagTests(BedFixture bed)
 {
-    private async Task<int> ReadPortAsync()
-    {
-        await using var connection = new NpgsqlConnection(PgRouterProcess.ConnectionString(bed.Router.ReadOnlyPort));
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("select inet_server_port()", connection);
-        return (int)(await command.ExecuteScalarAsync())!;
-    }
+    private async Task<int> ReadPortAsync() => (await Landing.OfAsync(PgRouterProcess.ConnectionString(bed.Router.ReadOnlyPort))).Port;
 
     private async Task<bool> TakesReadsAsync(string member) =>
         (await bed.Router.ClusterAsync(Bed.Cluster))!["members"]!.AsArray()

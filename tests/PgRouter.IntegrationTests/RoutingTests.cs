@@ -10,23 +10,13 @@ public sealed class RoutingTests(BedFixture bed)
 {
     private PgRouterProcess Router => bed.Router;
 
-    private static async Task<(bool InRecovery, int Port, string Database)> WhereAsync(string connectionString)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("select pg_is_in_recovery(), inet_server_port(), current_database()", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetBoolean(0), reader.GetInt32(1), reader.GetString(2));
-    }
-
     [Fact]
     public async Task ReadWriteListener_ReachesTheLeader()
     {
         await Router.WaitForSteadyAsync();
         var (_, leaderPort) = await bed.Bed.LeaderAsync();
 
-        var (inRecovery, port, database) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort));
+        var (inRecovery, port, database) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort));
 
         Assert.False(inRecovery);
         Assert.Equal(leaderPort, port);
@@ -42,7 +32,7 @@ public sealed class RoutingTests(BedFixture bed)
         var seen = new HashSet<int>();
         for (int i = 0; i < 6; i++)
         {
-            var (inRecovery, port, _) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadOnlyPort));
+            var (inRecovery, port, _) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadOnlyPort));
             Assert.True(inRecovery);
             seen.Add(port);
         }
@@ -56,7 +46,7 @@ public sealed class RoutingTests(BedFixture bed)
     {
         await Router.WaitForSteadyAsync();
 
-        var (inRecovery, _, _) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.target=replica -c search_path=public"));
+        var (inRecovery, _, _) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.target=replica -c search_path=public"));
 
         Assert.True(inRecovery);
         await using var connection = new NpgsqlConnection(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.target=replica -c search_path=public"));
@@ -70,7 +60,7 @@ public sealed class RoutingTests(BedFixture bed)
     {
         await Router.WaitForSteadyAsync();
 
-        var (inRecovery, _, database) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, database: "app_ro"));
+        var (inRecovery, _, database) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, database: "app_ro"));
 
         Assert.True(inRecovery);
         Assert.Equal("app", database);
@@ -81,12 +71,12 @@ public sealed class RoutingTests(BedFixture bed)
     {
         await Router.WaitForSteadyAsync();
 
-        Assert.True((await WhereAsync(PgRouterProcess.ConnectionString(Router.PreferReplicaPort))).InRecovery);
+        Assert.True((await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.PreferReplicaPort))).InRecovery);
 
         var anyPorts = new HashSet<int>();
         for (int i = 0; i < 9; i++)
         {
-            anyPorts.Add((await WhereAsync(PgRouterProcess.ConnectionString(Router.AnyPort))).Port);
+            anyPorts.Add((await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.AnyPort))).Port);
         }
         Assert.Equal(3, anyPorts.Count);
     }
@@ -94,7 +84,7 @@ public sealed class RoutingTests(BedFixture bed)
     [Fact]
     public async Task UnknownPgRouterSetting_IsRefusedWith42704()
     {
-        var error = await Assert.ThrowsAsync<PostgresException>(() => WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.tagret=replica")));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.tagret=replica")));
 
         Assert.Equal("42704", error.SqlState);
         Assert.Contains("pgrouter.tagret", error.MessageText);
@@ -103,7 +93,7 @@ public sealed class RoutingTests(BedFixture bed)
     [Fact]
     public async Task InvalidTarget_IsRefusedWith22023()
     {
-        var error = await Assert.ThrowsAsync<PostgresException>(() => WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.target=leader")));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, options: "-c pgrouter.target=leader")));
 
         Assert.Equal("22023", error.SqlState);
     }
@@ -111,7 +101,7 @@ public sealed class RoutingTests(BedFixture bed)
     [Fact]
     public async Task WrongPassword_IsTheServersOwnAuthenticationError()
     {
-        var error = await Assert.ThrowsAsync<PostgresException>(() => WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, password: "wrong")));
+        var error = await Assert.ThrowsAsync<PostgresException>(() => Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, password: "wrong")));
 
         Assert.Equal("28P01", error.SqlState);
     }
@@ -122,8 +112,8 @@ public sealed class RoutingTests(BedFixture bed)
         await Router.WaitForSteadyAsync("static");
         var (_, leaderPort) = await bed.Bed.LeaderAsync();
 
-        var (inRecovery, port, database) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, database: "static_app"));
-        var (readInRecovery, _, _) = await WhereAsync(PgRouterProcess.ConnectionString(Router.ReadOnlyPort, database: "static_app"));
+        var (inRecovery, port, database) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadWritePort, database: "static_app"));
+        var (readInRecovery, _, _) = await Landing.OfAsync(PgRouterProcess.ConnectionString(Router.ReadOnlyPort, database: "static_app"));
 
         Assert.False(inRecovery);
         Assert.Equal(leaderPort, port);

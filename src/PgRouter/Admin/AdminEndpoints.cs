@@ -51,6 +51,8 @@ internal static class AdminEndpoints
             state = m.State,
             timeline = m.Timeline,
             lagBytes = m.LagBytes,
+            noLoadBalance = m.NoLoadBalance,
+            noFailover = m.NoFailover,
             inRecovery = m.InRecovery,
             reachable = m.Reachable,
             takesReads = m.NotReadableReason is null,

@@ -19,8 +19,6 @@ internal sealed partial class ClientConnection(SocketTransport transport, string
 
     public string Address => transport.RemoteAddress;
 
-    public string Listener => listener;
-
     /// <summary>
     /// Reads packets until a StartupMessage or CancelRequest, answering SSLRequest and
     /// GSSENCRequest with 'N' on the way; anything else gets a FATAL ErrorResponse.

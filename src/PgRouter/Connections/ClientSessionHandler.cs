@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using PgRouter.Configuration;
@@ -23,6 +24,31 @@ internal sealed partial class ClientSessionHandler(
     ILogger<ClientSessionHandler> logger)
 {
     private const string OwnTargetSetting = "target";
+
+    private static readonly PgError ShuttingDown = new(SqlState.AdminShutdown, "terminating connection due to administrator command", "PgRouter is shutting down.");
+
+    private readonly ConcurrentDictionary<SessionRelay, TaskCompletionSource> _relays = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>
+    /// Ends every session with 57P01, as PostgreSQL does on a fast shutdown, and waits (bounded)
+    /// for them to finish; clients still waiting for a primary are refused the same way.
+    /// </summary>
+    public async Task ShutdownAsync(TimeSpan grace)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var relay in _relays.Keys)
+        {
+            relay.Terminate(ShuttingDown);
+        }
+        try
+        {
+            await Task.WhenAll(_relays.Values.Select(ended => ended.Task)).WaitAsync(grace, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+    }
 
     public async Task HandleAsync(Socket socket, ListenerPolicy listener)
     {
@@ -120,14 +146,31 @@ internal sealed partial class ClientSessionHandler(
             }
             var relay = new SessionRelay(client, server, new RelayContext(
                 route.Cluster, member.Name, member.IsLeader, leaderRevision, cancel, options.MaxMessageBytes, evidence));
-            var end = await relay.RunAsync(FrontendMessages.StartupMessage(parameters)).ConfigureAwait(false);
+            var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _relays.TryAdd(relay, ended);
+            if (_stopping.IsCancellationRequested)
+            {
+                relay.Terminate(ShuttingDown);
+            }
+            RelayEnd end;
+            try
+            {
+                end = await relay.RunAsync(FrontendMessages.StartupMessage(parameters)).ConfigureAwait(false);
+            }
+            finally
+            {
+                _relays.TryRemove(relay, out _);
+                ended.SetResult();
+            }
             if (end == RelayEnd.ClientProtocolViolation)
             {
                 LogClientViolation(client.Address, user, route.Cluster, member.Name, relay.ClientError!.Message);
             }
             if (options.LogConnections)
             {
-                LogSessionEnded(client.Address, user, route.Cluster, member.Name, end, time.GetElapsedTime(started).TotalSeconds, relay.BytesFromClient, relay.BytesFromServer);
+                LogSessionEnded(client.Address, user, route.Cluster, member.Name, end,
+                    relay.TransactionStatus == TransactionStatus.Idle ? "" : " inside a transaction",
+                    time.GetElapsedTime(started).TotalSeconds, relay.BytesFromClient, relay.BytesFromServer);
             }
         }
         finally
@@ -187,10 +230,15 @@ internal sealed partial class ClientSessionHandler(
             }
             try
             {
-                await changed.WaitAsync(remaining).ConfigureAwait(false);
+                await changed.WaitAsync(remaining, time, _stopping.Token).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
+            }
+            catch (OperationCanceledException)
+            {
+                await client.RefuseAsync(ShuttingDown, user, database).ConfigureAwait(false);
+                return null;
             }
         }
     }
@@ -198,8 +246,8 @@ internal sealed partial class ClientSessionHandler(
     [LoggerMessage(300, LogLevel.Information, "client {Client} on {Listener}: user={User} database={Database} -> cluster {Cluster} member {Member} ({Role}, {Address})")]
     private partial void LogSessionStarted(string client, string listener, string user, string database, string cluster, string member, string role, string address);
 
-    [LoggerMessage(301, LogLevel.Information, "client {Client} user={User}: session on cluster {Cluster} member {Member} ended ({End}) after {Seconds:0.###} s, {BytesIn} bytes in, {BytesOut} bytes out")]
-    private partial void LogSessionEnded(string client, string user, string cluster, string member, RelayEnd end, double seconds, long bytesIn, long bytesOut);
+    [LoggerMessage(301, LogLevel.Information, "client {Client} user={User}: session on cluster {Cluster} member {Member} ended ({End}){Open} after {Seconds:0.###} s, {BytesIn} bytes in, {BytesOut} bytes out")]
+    private partial void LogSessionEnded(string client, string user, string cluster, string member, RelayEnd end, string open, double seconds, long bytesIn, long bytesOut);
 
     [LoggerMessage(302, LogLevel.Warning, "client {Client} user={User} on cluster {Cluster} member {Member}: protocol violation, closing: {Message}")]
     private partial void LogClientViolation(string client, string user, string cluster, string member, string message);

@@ -12,4 +12,7 @@ internal enum RelayEnd
 
     /// <summary>The server turned out to be in recovery where a primary was expected.</summary>
     WrongRole,
+
+    /// <summary>PgRouter ended the session (shutdown).</summary>
+    Terminated,
 }

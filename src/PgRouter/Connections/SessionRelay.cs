@@ -27,6 +27,8 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
     private FrameWalker _serverFrames;
     private PgError? _clientError;
     private PgError? _refusal;
+    private volatile PgError? _termination;
+    private bool _serverSaidFatal;
 
     public TransactionStatus TransactionStatus { get; private set; } = TransactionStatus.Idle;
 
@@ -57,9 +59,15 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
         }
         else
         {
-            if (_refusal is not null)
+            // A farewell in the middle of a forwarded message would corrupt it: then the client only sees the close.
+            var farewell = _refusal ?? (_serverFrames.InsideFrame ? null : _termination ?? (end == RelayEnd.ServerClosed && !_serverSaidFatal ? ConnectionLost() : null));
+            if (farewell is not null)
             {
-                await client.SendFatalAsync(_refusal).ConfigureAwait(false);
+                await client.SendFatalAsync(farewell).ConfigureAwait(false);
+            }
+            if (_termination is not null)
+            {
+                end = RelayEnd.Terminated;
             }
             server.Transport.Abort();
             await client.Transport.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
@@ -69,6 +77,20 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
     }
 
     public PgError? ClientError => _clientError;
+
+    /// <summary>What a client hears when its server vanished without a word (crash, network): like PostgreSQL's own.</summary>
+    private PgError ConnectionLost() => new(
+        SqlState.ConnectionFailure,
+        "server closed the connection unexpectedly",
+        $"Member {context.Member} of cluster {context.Cluster} went away{(server.Transport.Error is { } error ? $" ({error})" : "")}; the session cannot go on.",
+        "Reconnect: PgRouter routes the new connection to a member that is up.");
+
+    /// <summary>Ends the session from outside (PgRouter stops): the server is dropped, the client told why.</summary>
+    public void Terminate(PgError reason)
+    {
+        _termination = reason;
+        server.Transport.Abort();
+    }
 
     private async Task<RelayEnd> PumpClientAsync()
     {
@@ -179,8 +201,9 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
             case BackendMessage.ReadyForQuery:
                 TransactionStatus = BackendMessageParser.ReadyForQueryStatus(frame);
                 break;
-            case BackendMessage.ErrorResponse when context.ExpectPrimary:
-                if (BackendMessageParser.ErrorResponse(frame).SqlState == SqlState.ReadOnlySqlTransaction)
+            case BackendMessage.ErrorResponse:
+                var error = BackendMessageParser.ErrorResponse(frame, out _serverSaidFatal);
+                if (context.ExpectPrimary && error.SqlState == SqlState.ReadOnlySqlTransaction)
                 {
                     context.Evidence.ReadOnlyErrorSeen(context.Cluster, context.Member);
                 }
@@ -220,9 +243,9 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
                 malformed = true;
                 break;
             }
-            if (header.Type == BackendMessage.Authentication)
+            if (header.Type is BackendMessage.Authentication or BackendMessage.ErrorResponse)
             {
-                if (header.Length < 8)
+                if (header.Type == BackendMessage.Authentication && header.Length < 8)
                 {
                     malformed = true;
                     break;
@@ -231,7 +254,13 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
                 {
                     break;
                 }
-                if (BackendMessageParser.AuthenticationCode(reader.UnreadSequence.Slice(0, header.FrameSize)) == AuthenticationCode.Ok)
+                var frame = reader.UnreadSequence.Slice(0, header.FrameSize);
+                if (header.Type == BackendMessage.ErrorResponse)
+                {
+                    // A refused login (28P01, 28000 from pg_hba) is FATAL and reaches the client as it is.
+                    BackendMessageParser.ErrorResponse(frame, out _serverSaidFatal);
+                }
+                else if (BackendMessageParser.AuthenticationCode(frame) == AuthenticationCode.Ok)
                 {
                     _phase = ServerPhase.Holding;
                     break;

@@ -40,6 +40,7 @@ internal sealed partial class ListenerService(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_bound.Select(b => AcceptAsync(b.Socket, b.Policy, stoppingToken)));
 
+    /// <summary>No new clients, then every session ends with 57P01 so clients know to reconnect.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         foreach (var (socket, _) in _bound)
@@ -47,6 +48,8 @@ internal sealed partial class ListenerService(
             socket.Dispose();
         }
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await handler.ShutdownAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        LogStopped();
     }
 
     private async Task AcceptAsync(Socket listener, ListenerPolicy policy, CancellationToken stoppingToken)
@@ -74,6 +77,9 @@ internal sealed partial class ListenerService(
 
     [LoggerMessage(600, LogLevel.Information, "listener {Listener} on {EndPoint} routes to {Target}")]
     private partial void LogListening(string listener, string endPoint, string target);
+
+    [LoggerMessage(602, LogLevel.Information, "listeners closed and sessions ended")]
+    private partial void LogStopped();
 
     [LoggerMessage(601, LogLevel.Error, "listener {Listener}: accept failed: {Error}")]
     private partial void LogAcceptFailed(string listener, string error);

@@ -47,11 +47,15 @@ internal static class BackendMessageParser
     }
 
     /// <summary>ErrorResponse and NoticeResponse: (code byte, string) fields ending with a zero byte.</summary>
-    public static PgError ErrorResponse(in ReadOnlySequence<byte> frame)
+    public static PgError ErrorResponse(in ReadOnlySequence<byte> frame) => ErrorResponse(frame, out _);
+
+    /// <param name="fatal">The severity is FATAL or PANIC: the server closes the connection next.</param>
+    public static PgError ErrorResponse(in ReadOnlySequence<byte> frame, out bool fatal)
     {
         ReadOnlySpan<byte> body = Body(frame);
         string sqlState = SqlState.InternalError, message = string.Empty;
         string? detail = null, hint = null;
+        fatal = false;
         while (body.Length > 1 && body[0] != 0)
         {
             byte field = body[0];
@@ -60,13 +64,15 @@ internal static class BackendMessageParser
             {
                 break;
             }
-            string value = Encoding.UTF8.GetString(body.Slice(1, end));
+            var value = body.Slice(1, end);
             switch (field)
             {
-                case (byte)'C': sqlState = value; break;
-                case (byte)'M': message = value; break;
-                case (byte)'D': detail = value; break;
-                case (byte)'H': hint = value; break;
+                case (byte)'C': sqlState = Encoding.UTF8.GetString(value); break;
+                case (byte)'M': message = Encoding.UTF8.GetString(value); break;
+                case (byte)'D': detail = Encoding.UTF8.GetString(value); break;
+                case (byte)'H': hint = Encoding.UTF8.GetString(value); break;
+                // 'V' is never localized; servers before 9.6 send only 'S'.
+                case (byte)'V' or (byte)'S': fatal |= value.SequenceEqual("FATAL"u8) || value.SequenceEqual("PANIC"u8); break;
             }
             body = body[(end + 2)..];
         }

@@ -1,7 +1,4 @@
 namespace PgRouter.Protocol;
 
 /// <summary>The process id and secret key of BackendKeyData and CancelRequest (protocol 3.0).</summary>
-internal readonly record struct CancelKey(int ProcessId, int SecretKey)
-{
-    public long AsInt64 => ((long)ProcessId << 32) | (uint)SecretKey;
-}
+internal readonly record struct CancelKey(int ProcessId, int SecretKey);

@@ -18,6 +18,4 @@ internal static class Lsn
         position = ((long)high << 32) | low;
         return true;
     }
-
-    public static string Format(long position) => $"{(uint)(position >> 32):X}/{(uint)position:X}";
 }

@@ -10,10 +10,6 @@ internal sealed class StartupParameters
 {
     private readonly List<KeyValuePair<string, byte[]>> _items = [];
 
-    public int Count => _items.Count;
-
-    public IEnumerable<string> Names => _items.Select(p => p.Key);
-
     public IReadOnlyList<KeyValuePair<string, byte[]>> Items => _items;
 
     public string? this[string name]
@@ -56,8 +52,6 @@ internal sealed class StartupParameters
     }
 
     public void Add(string name, byte[] value) => _items.Add(KeyValuePair.Create(name, value));
-
-    public bool Contains(string name) => _items.Exists(p => p.Key == name);
 
     public StartupParameters Clone()
     {

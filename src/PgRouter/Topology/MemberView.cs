@@ -13,6 +13,7 @@ internal sealed record MemberView(
     int? Timeline,
     long? LagBytes,
     bool NoLoadBalance,
+    bool NoFailover,
     bool? InRecovery,
     bool Reachable,
     string? NotReadableReason)

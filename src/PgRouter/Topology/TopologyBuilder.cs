@@ -56,6 +56,7 @@ internal static class TopologyBuilder
                 member.Timeline,
                 lag,
                 member.NoLoadBalance,
+                member.NoFailover,
                 seen?.InRecovery,
                 seen?.Reachable ?? true,
                 isLeader ? "it is the leader" : NotReadableReason(member, seen, fresh, lag, maxLagBytes, discovered.RolesFromProbes)));

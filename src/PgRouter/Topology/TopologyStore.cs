@@ -54,14 +54,31 @@ internal sealed class TopologyStore
             change(slot);
             previous = slot.Current;
             long freshSince = _time.GetTimestamp() - (long)(ObservationLifetime.TotalSeconds * _time.TimestampFrequency);
-            next = TopologyBuilder.Build(cluster, slot.MaxLagBytes, previous.Version + 1, slot.Discovered, slot.IsStale, slot.Observations, freshSince, _time.GetUtcNow());
+            var now = _time.GetUtcNow();
+            next = TopologyBuilder.Build(cluster, slot.MaxLagBytes, previous.Version + 1, slot.Discovered, slot.IsStale, slot.Observations, freshSince, now);
             Volatile.Write(ref slot.Current, next);
             changed = slot.Changed;
             slot.Changed = NewSignal();
             _changeLog.Report(previous, next);
+            ScheduleSwitchoverCheck(cluster, slot, now);
         }
 
         changed.SetResult();
+    }
+
+    /// <summary>
+    /// A switchover scheduled for later becomes pending at its time even if etcd is quiet then,
+    /// so the picture is rebuilt at that moment.
+    /// </summary>
+    private void ScheduleSwitchoverCheck(string cluster, Slot slot, DateTimeOffset now)
+    {
+        slot.SwitchoverCheck?.Dispose();
+        slot.SwitchoverCheck = null;
+        if (slot.Discovered?.Failover?.ScheduledAt is { } at && at > now)
+        {
+            // A timer may fire a little early by the wall clock: the rebuild then arms it again.
+            slot.SwitchoverCheck = _time.CreateTimer(_ => Update(cluster, _ => { }), null, at - now, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -74,5 +91,6 @@ internal sealed class TopologyStore
         public DiscoveredCluster? Discovered;
         public bool IsStale;
         public ImmutableDictionary<string, MemberObservation> Observations = ImmutableDictionary<string, MemberObservation>.Empty;
+        public ITimer? SwitchoverCheck;
     }
 }

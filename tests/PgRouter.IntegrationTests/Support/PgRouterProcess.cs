@@ -40,15 +40,20 @@ internal sealed class PgRouterProcess : IAsyncDisposable
 
     public IReadOnlyCollection<LogLine> Log => _log;
 
-    public static async Task<PgRouterProcess> StartAsync(string repositoryRoot, Bed bed, int portBase, string workDirectory)
+    public static Task<PgRouterProcess> StartAsync(string repositoryRoot, Bed bed, int portBase, string workDirectory) =>
+        StartAsync(repositoryRoot, Configuration(bed, portBase), portBase, workDirectory);
+
+    /// <summary>Starts with the given configuration and, unless told not to, waits until its first cluster has a primary.</summary>
+    public static async Task<PgRouterProcess> StartAsync(string repositoryRoot, JsonObject configuration, int portBase, string workDirectory, bool waitForPrimary = true)
     {
         Directory.CreateDirectory(workDirectory);
         string configFile = Path.Combine(workDirectory, "pgrouter.json");
-        await File.WriteAllTextAsync(configFile, Configuration(bed, portBase).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(configFile, configuration.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        string cluster = configuration["PgRouter"]!["Clusters"]!.AsObject().First().Key;
 
         // The executable built in the same configuration as these tests.
-        string configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        string executable = Path.Combine(repositoryRoot, "src/PgRouter/bin", configuration, "net10.0/pgrouter.dll");
+        string build = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        string executable = Path.Combine(repositoryRoot, "src/PgRouter/bin", build, "net10.0/pgrouter.dll");
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { executable, "--config", configFile },
@@ -58,10 +63,14 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         var router = new PgRouterProcess(Process.Start(start)!, portBase);
+        if (!waitForPrimary)
+        {
+            return router;
+        }
         try
         {
-            await Poll.UntilAsync(async () => (await router.ClusterAsync(Bed.Cluster))?["primaryStatus"]?.GetValue<string>() == "confirmed",
-                TimeSpan.FromSeconds(30), "PgRouter to find the primary of the test bed");
+            await Poll.UntilAsync(async () => (await router.ClusterAsync(cluster))?["primaryStatus"]?.GetValue<string>() == "confirmed",
+                TimeSpan.FromSeconds(30), $"PgRouter to find the primary of cluster {cluster}");
         }
         catch (TimeoutException e)
         {
@@ -71,7 +80,8 @@ internal sealed class PgRouterProcess : IAsyncDisposable
         return router;
     }
 
-    private static JsonObject Configuration(Bed bed, int portBase) => new()
+    /// <summary>The configuration for the test bed: four listeners from <paramref name="portBase"/>, admin on +9.</summary>
+    public static JsonObject Configuration(Bed bed, int portBase) => new()
     {
         ["Logging"] = new JsonObject { ["LogLevel"] = new JsonObject { ["Default"] = "Information", ["Microsoft"] = "Warning" } },
         ["PgRouter"] = new JsonObject
@@ -113,7 +123,7 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     };
 
     public static string ConnectionString(int port, string database = "app", string user = "app", string password = "app", string? options = null) =>
-        $"Host=127.0.0.1;Port={port};Username={user};Password={password};Database={database};Pooling=false;Timeout=20;Command Timeout=60"
+        $"Host=127.0.0.1;Port={port};Username={user};Password={password};Database={database};Pooling=false;Timeout=20;Command Timeout=60;Include Error Detail=true"
         + (options is null ? "" : $";Options={options}");
 
     /// <summary>What PgRouter believes about a cluster (GET /clusters/NAME), or null if it does not answer.</summary>
@@ -138,6 +148,22 @@ internal sealed class PgRouterProcess : IAsyncDisposable
                 && topology["stale"]!.GetValue<bool>() == false
                 && topology["members"]!.AsArray().Count(m => m!["takesReads"]!.GetValue<bool>()) == readable;
         }, timeout ?? TimeSpan.FromSeconds(60), $"cluster {cluster} to have a primary and {readable} readable replicas");
+
+    public async Task SignalAsync(string signal)
+    {
+        var result = await Commands.RunAsync("kill", [$"-{signal}", _process.Id.ToString()], TimeSpan.FromSeconds(5));
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} failed: {result.Output}");
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
+    }
 
     public LogLine? FindLog(Func<string, bool> match) => _log.FirstOrDefault(line => match(line.Text));
 

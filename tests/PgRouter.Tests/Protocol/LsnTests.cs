@@ -22,7 +22,4 @@ public class LsnTests
     [InlineData("/1")]
     [InlineData("0/xyz")]
     public void TryParse_NotAnLsn_Fails(string text) => Assert.False(Lsn.TryParse(text, out _));
-
-    [Fact]
-    public void Format_RoundTrips() => Assert.Equal("16/B374D848", Lsn.Format(0x16_B374D848));
 }

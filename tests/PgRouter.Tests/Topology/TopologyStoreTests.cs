@@ -46,6 +46,24 @@ public class TopologyStoreTests
     }
 
     [Fact]
+    public async Task PublishDiscovery_ScheduledSwitchover_BecomesPendingAtItsTimeWithoutAnotherEvent()
+    {
+        var store = Store();
+        var at = DateTimeOffset.UtcNow.AddMilliseconds(300);
+
+        store.PublishDiscovery("demo", Dcs(failover: new FailoverRequest("pg1", "pg2", at)));
+        Assert.False(store.Current("demo").SwitchoverPending);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!store.Current("demo").SwitchoverPending && DateTime.UtcNow < deadline)
+        {
+            await store.NextChange("demo").WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        Assert.True(store.Current("demo").SwitchoverPending);
+        Assert.True(DateTimeOffset.UtcNow >= at);
+    }
+
+    [Fact]
     public void Observe_InRecoveryFromALogin_FencesTheLeaderUntilSeenWritable()
     {
         var store = Store();

@@ -18,8 +18,4 @@ internal sealed record EtcdWatchMessage(
     long CompactRevision,
     string? CancelReason,
     IReadOnlyList<EtcdEvent> Events,
-    string? Error)
-{
-    /// <summary>Only a header: every event up to <see cref="HeaderRevision"/> has been delivered.</summary>
-    public bool IsProgressNotification => !Created && !Canceled && Error is null && Events.Count == 0;
-}
+    string? Error);

@@ -66,7 +66,6 @@ public class EtcdJsonTests
         var message = Watch("""{"result":{"header":{"cluster_id":"1","member_id":"2","revision":"9","raft_term":"2"},"created":true}}""");
 
         Assert.True(message.Created);
-        Assert.False(message.IsProgressNotification);
         Assert.Equal(9, message.HeaderRevision);
     }
 
@@ -97,7 +96,9 @@ public class EtcdJsonTests
     {
         var message = Watch("""{"result":{"header":{"revision":"40"}}}""");
 
-        Assert.True(message.IsProgressNotification);
+        // A progress notification: only a header, every event up to its revision delivered.
+        Assert.False(message.Created || message.Canceled);
+        Assert.Empty(message.Events);
         Assert.Equal(40, message.HeaderRevision);
     }
 
@@ -108,7 +109,6 @@ public class EtcdJsonTests
 
         Assert.True(message.Canceled);
         Assert.Equal(100, message.CompactRevision);
-        Assert.False(message.IsProgressNotification);
     }
 
     [Theory]
