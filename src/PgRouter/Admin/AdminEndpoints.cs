@@ -39,6 +39,7 @@ internal static class AdminEndpoints
         leader = cluster.LeaderName,
         primaryStatus = cluster.PrimaryStatus.ToString().ToLowerInvariant(),
         primaryReason = cluster.PrimaryReason,
+        failover = cluster.Failover is { } f ? new { leader = f.Leader, candidate = f.Candidate, scheduledAt = f.ScheduledAt } : null,
         switchoverPending = cluster.SwitchoverPending,
         members = cluster.Members.Select(m => new
         {

@@ -23,8 +23,6 @@ internal sealed partial class ClientSessionHandler(
     TimeProvider time,
     ILogger<ClientSessionHandler> logger)
 {
-    private const string OwnTargetSetting = "target";
-
     private static readonly PgError ShuttingDown = new(SqlState.AdminShutdown, "terminating connection due to administrator command", "PgRouter is shutting down.");
 
     private readonly ConcurrentDictionary<SessionRelay, TaskCompletionSource> _relays = new();
@@ -77,59 +75,21 @@ internal sealed partial class ClientSessionHandler(
 
     private async Task RunSessionAsync(ClientConnection client, StartupPacket packet, ListenerPolicy listener)
     {
-        var parameters = packet.Parameters.Clone();
-        string? user = parameters["user"];
-        if (string.IsNullOrEmpty(user))
+        if (ClientRequest.Interpret(packet, databases, listener.Target, out var error) is not { } request)
         {
-            await client.RefuseAsync(new PgError(SqlState.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet")).ConfigureAwait(false);
-            return;
-        }
-        string database = parameters["database"] is { Length: > 0 } named ? named : user;
-
-        if (parameters["replication"] is { } replication && replication is not ("false" or "off" or "no" or "0"))
-        {
-            await client.RefuseAsync(new PgError(SqlState.FeatureNotSupported, "replication connections are not supported through PgRouter",
-                Hint: "Connect replication clients to the member directly."), user, database).ConfigureAwait(false);
+            await client.RefuseAsync(error!, packet.Parameters["user"], packet.Parameters["database"]).ConfigureAwait(false);
             return;
         }
 
         // PgRouter speaks 3.0 to both sides; a client asking for more is told so before authentication.
-        var protocolOptions = parameters.Items.Select(p => p.Key).Where(n => n.StartsWith("_pq_.", StringComparison.Ordinal)).ToList();
-        protocolOptions.ForEach(name => parameters.Set(name, null));
-        if (packet.ProtocolMinor > 0 || protocolOptions.Count > 0)
+        if (request.NeedsNegotiation
+            && !await client.Transport.SendAsync(BackendMessages.NegotiateProtocolVersion(StartupCodes.ProtocolVersion30, request.ProtocolOptions)).ConfigureAwait(false))
         {
-            if (!await client.Transport.SendAsync(BackendMessages.NegotiateProtocolVersion(StartupCodes.ProtocolVersion30, protocolOptions)).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-
-        var (serverOptions, own) = StartupOptions.Extract(parameters["options"]);
-        parameters.Set("options", serverOptions);
-        if (!databases.TryResolve(database, out var route))
-        {
-            await client.RefuseAsync(new PgError(SqlState.InvalidCatalogName, $"database \"{database}\" is not configured in PgRouter",
-                Hint: "Add it to PgRouter:Databases, or add a \"*\" entry."), user, database).ConfigureAwait(false);
             return;
         }
-        var target = route.Target ?? listener.Target;
-        foreach (var (name, value) in own)
-        {
-            if (name != OwnTargetSetting)
-            {
-                await client.RefuseAsync(new PgError(SqlState.UndefinedObject, $"unrecognized configuration parameter \"pgrouter.{name}\""), user, database).ConfigureAwait(false);
-                return;
-            }
-            if (!RouteTargets.TryParse(value, out target))
-            {
-                await client.RefuseAsync(new PgError(SqlState.InvalidParameterValue, $"invalid value for parameter \"pgrouter.target\": \"{value}\"",
-                    Hint: "Available values: primary, replica, prefer-replica, any."), user, database).ConfigureAwait(false);
-                return;
-            }
-        }
-        parameters.Set("database", route.Database);
 
-        var routed = await RouteAndConnectAsync(client, route.Cluster, target, listener, user, database).ConfigureAwait(false);
+        var (user, database, route) = (request.User, request.Database, request.Route);
+        var routed = await RouteAndConnectAsync(client, route.Cluster, request.Target, listener, user, database).ConfigureAwait(false);
         if (routed is not var (server, member, leaderRevision))
         {
             return;
@@ -155,7 +115,7 @@ internal sealed partial class ClientSessionHandler(
             RelayEnd end;
             try
             {
-                end = await relay.RunAsync(FrontendMessages.StartupMessage(parameters)).ConfigureAwait(false);
+                end = await relay.RunAsync(FrontendMessages.StartupMessage(request.ServerParameters)).ConfigureAwait(false);
             }
             finally
             {

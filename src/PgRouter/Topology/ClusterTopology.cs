@@ -12,7 +12,8 @@ namespace PgRouter.Topology;
 /// <param name="HasData">False until discovery delivered its first snapshot.</param>
 /// <param name="IsStale">Discovery lost its source (etcd unreachable): this is the last known picture.</param>
 /// <param name="PrimaryReason">What was seen about the primary, for logs and client errors.</param>
-/// <param name="SwitchoverPending">Patroni's failover key asks the current leader to step down now.</param>
+/// <param name="Failover">Patroni's failover key, while it holds a request (a switchover, maybe scheduled).</param>
+/// <param name="SwitchoverPending">That request asks the current leader to step down now.</param>
 internal sealed record ClusterTopology(
     string Name,
     long Version,
@@ -23,11 +24,12 @@ internal sealed record ClusterTopology(
     string? LeaderName,
     PrimaryStatus PrimaryStatus,
     string PrimaryReason,
+    FailoverRequest? Failover,
     bool SwitchoverPending,
     ImmutableArray<MemberView> Members)
 {
     public static ClusterTopology Empty(string name) =>
-        new(name, 0, 0, 0, HasData: false, IsStale: false, null, PrimaryStatus.None, "no discovery data yet", false, []);
+        new(name, 0, 0, 0, HasData: false, IsStale: false, null, PrimaryStatus.None, "no discovery data yet", null, false, []);
 
     /// <summary>The member that takes writes now, if any.</summary>
     public MemberView? Primary =>

@@ -77,6 +77,7 @@ internal static class TopologyBuilder
             leaderName,
             status,
             reason,
+            discovered.Failover,
             switchoverPending,
             members.MoveToImmutable());
     }
