@@ -5,7 +5,7 @@
 #   BED_PORT_BASE  etcd client = BASE, peer = BASE+1; member pgN: PostgreSQL BASE+10+N,
 #                  Patroni REST BASE+20+N (12300)
 #   BED_SYNC       1 = bootstrap with synchronous_mode (0)
-# Commands: start | stop | list | leader | env | switchover [CANDIDATE] | etcd-stop | etcd-start |
+# Commands: start | stop | list | leader | ready | env | switchover [CANDIDATE] | etcd-stop | etcd-start |
 #           kill-member NAME | start-member NAME | patronictl ARGS...
 # See docs/patroni-etcd-protocol.md section 9 for the pitfalls this script works around.
 set -euo pipefail
@@ -186,6 +186,9 @@ postgresql:
     replication: {username: replicator, password: replicator}
   parameters:
     unix_socket_directories: $BED_DIR/run
+    ssl: "on"
+    ssl_cert_file: $BED_DIR/tls/server.crt
+    ssl_key_file: $BED_DIR/tls/server.key
     logging_collector: "on"
     log_directory: $BED_DIR/logs
     log_filename: $m-postgresql.log
@@ -229,7 +232,36 @@ summary() {
     printf '  %s  postgres 127.0.0.1:%s  rest 127.0.0.1:%s%s\n' "$m" "$(pg_port "$m")" "$(rest_port "$m")" \
       "$([ "$m" = "$l" ] && echo '  (leader)')"
   done
-  echo "  superuser postgres/postgres, app/app (database app), pgrouter_monitor/monitor; logs in $BED_DIR/logs"
+  echo "  superuser postgres/postgres, app/app (database app), report/report, pgrouter_monitor/monitor, pgrouter_auth/auth"
+  echo "  TLS: $BED_DIR/tls (ca.crt, server.crt for 127.0.0.1, client.crt for app); users file $BED_DIR/userlist.txt; logs in $BED_DIR/logs"
+}
+
+# A demo CA, a certificate for 127.0.0.1/localhost (PostgreSQL and PgRouter both use it) and a
+# client certificate for the user app, all under BED_DIR/tls. Nothing here is fit for production.
+make_certificates() {
+  local d=$BED_DIR/tls
+  mkdir -p "$d"
+  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+  key "$d/ca.key"
+  openssl req -x509 -new -key "$d/ca.key" -out "$d/ca.crt" -days 3650 -subj "/CN=PgRouter demo CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  sign() {  # NAME SUBJECT EXTENSIONS
+    key "$d/$1.key"
+    openssl req -new -key "$d/$1.key" -subj "$2" 2>/dev/null |
+      openssl x509 -req -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 825 -out "$d/$1.crt" \
+        -extfile <(printf '%s\n' "$3") 2>/dev/null
+  }
+  sign server "/CN=127.0.0.1" "subjectAltName=IP:127.0.0.1,DNS:localhost
+extendedKeyUsage=serverAuth"
+  sign client "/CN=app" "extendedKeyUsage=clientAuth"
+  chmod 600 "$d"/*.key
+}
+
+# Users file for PgRouter, PgBouncer's format, with the SCRAM secrets PostgreSQL stores: no password
+# in it. Only app is listed; other users are found by PgRouter's auth query.
+write_users_file() {
+  psql_su "$(pg_port "$(leader_name)")" -c \
+    "select format('\"%s\" \"%s\"', rolname, rolpassword) from pg_authid where rolname = 'app'" >"$BED_DIR/userlist.txt"
 }
 
 cmd_start() {
@@ -250,6 +282,7 @@ cmd_start() {
   rm -rf "$BED_DIR"
   mkdir -p "$BED_DIR"/{pids,logs,run,data}
   touch "$BED_DIR/.pgrouter-bed"
+  make_certificates
   for m in "${MEMBERS[@]}"; do write_config "$m"; done
   if [ "$(id -u)" -eq 0 ]; then
     chown -R "$PG_USER:" "$BED_DIR"
@@ -271,7 +304,23 @@ ALTER ROLE app LOGIN PASSWORD 'app';
 -- pg_is_in_recovery(), pg_current_wal_lsn() and pg_last_wal_replay_lsn() need no grant.
 ALTER ROLE pgrouter_monitor LOGIN PASSWORD 'monitor';
 SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'app') \gexec
+-- A second application user, known to PgRouter only through the auth query.
+SELECT 'CREATE ROLE report' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'report') \gexec
+ALTER ROLE report LOGIN PASSWORD 'report';
+GRANT CONNECT ON DATABASE app TO report;
+-- PgRouter's auth query: an unprivileged login that may call only this SECURITY DEFINER function.
+SELECT 'CREATE ROLE pgrouter_auth' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgrouter_auth') \gexec
+ALTER ROLE pgrouter_auth LOGIN PASSWORD 'auth';
+CREATE SCHEMA IF NOT EXISTS pgrouter;
+CREATE OR REPLACE FUNCTION pgrouter.get_auth(p_user text, OUT rolname text, OUT rolpassword text)
+  RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
+  $$ SELECT rolname::text, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END
+     FROM pg_authid WHERE rolname = p_user AND rolcanlogin $$;
+REVOKE ALL ON FUNCTION pgrouter.get_auth(text) FROM PUBLIC;
+GRANT USAGE ON SCHEMA pgrouter TO pgrouter_auth;
+GRANT EXECUTE ON FUNCTION pgrouter.get_auth(text) TO pgrouter_auth;
 SQL
+  write_users_file
   summary
 }
 
@@ -382,6 +431,7 @@ case $cmd in
   start-member) cmd_start_member "$@" ;;
   switchover)   cmd_switchover "$@" ;;
   leader)       cmd_leader ;;
+  ready)        require_bed; wait_for 120 "a writable leader and two streaming replicas" cluster_ready ;;
   list)         require_bed; ctl list ;;
   patronictl)   require_bed; ctl "$@" ;;
   env)          cmd_env ;;

@@ -89,17 +89,68 @@ public sealed class ProtocolTests(BedFixture bed) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EncryptionRequests_AreAnsweredNThenTheLoginGoesOn()
+    public async Task GssRefusedThenSslRequest_TlsThenScramLogin()
     {
         await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
         await client.SendAsync(Int32(8), Int32(StartupCodes.GssEncRequest));
         Assert.Equal('N', await client.ReadByteAsync(Wait));
         await client.SendAsync(Int32(8), Int32(StartupCodes.SslRequest));
-        Assert.Equal('N', await client.ReadByteAsync(Wait));
+        Assert.Equal('S', await client.ReadByteAsync(Wait));
+        await client.StartTlsAsync();
 
         var login = await client.LoginAsync("app", "app", "app");
 
+        Assert.Equal("CN=127.0.0.1", client.ServerCertificate!.Subject);
+        Assert.Equal("SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0", System.Text.Encoding.ASCII.GetString(login[0].Body, 4, login[0].Body.Length - 4));
         Assert.Equal('Z', login[^1].Type);
+    }
+
+    [Fact]
+    public async Task DirectTlsWithAlpn_LogsInLikePostgreSql17()
+    {
+        await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
+        await client.StartTlsAsync(alpn: "postgresql");
+
+        Assert.Equal('Z', (await client.LoginAsync("app", "app", "app"))[^1].Type);
+    }
+
+    [Fact]
+    public async Task DirectTlsWithoutAlpn_IsClosed()
+    {
+        await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
+        await client.StartTlsAsync();
+
+        Assert.True(await client.ClosedAsync(Wait));
+    }
+
+    [Fact]
+    public async Task MalformedSaslInitialResponse_IsAFatalProtocolViolation()
+    {
+        await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
+        var parameters = new StartupParameters();
+        parameters.Set("user", "app");
+        parameters.Set("database", "app");
+        await client.SendAsync(FrontendMessages.StartupMessage(parameters));
+        Assert.Equal('R', (await client.ReadAsync(Wait))!.Type);
+
+        // The data length says 9 bytes; 3 follow.
+        await client.SendAsync(FrontendMessages.Password([.. "SCRAM-SHA-256\0"u8.ToArray(), .. Int32(9), .. "abc"u8.ToArray()]));
+
+        await AssertRefusedAsync(client, "08P01", "malformed SASLInitialResponse message");
+    }
+
+    [Fact]
+    public async Task SomethingElseThanAPasswordDuringAuthentication_IsAFatalProtocolViolation()
+    {
+        await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
+        var parameters = new StartupParameters();
+        parameters.Set("user", "app");
+        await client.SendAsync(FrontendMessages.StartupMessage(parameters));
+        Assert.Equal('R', (await client.ReadAsync(Wait))!.Type);
+
+        await client.SendAsync(FrontendMessages.Query("select 1"));
+
+        await AssertRefusedAsync(client, "08P01", "expected password response, got message type 81");
     }
 
     [Fact]

@@ -20,6 +20,12 @@ internal sealed class PgRouterOptions
 
     public ConnectionOptions Connections { get; set; } = new();
 
+    public AuthOptions Auth { get; set; } = new();
+
+    public TlsOptions Tls { get; set; } = new();
+
+    public ServerTlsOptions ServerTls { get; set; } = new();
+
     public AdminOptions Admin { get; set; } = new();
 }
 
@@ -37,6 +43,18 @@ internal sealed class ListenerOptions
 
     /// <summary>round-robin or least-connections.</summary>
     public string Balance { get; set; } = "round-robin";
+
+    /// <summary>Overrides Auth:Method for this listener.</summary>
+    public string? AuthMethod { get; set; }
+
+    /// <summary>disable, allow or require; by default allow when Tls:CertificateFile is set, else disable.</summary>
+    public string? ClientTls { get; set; }
+
+    /// <summary>A listener without an explicit mode offers TLS whenever PgRouter has a certificate.</summary>
+    public Tls.ClientTlsMode EffectiveClientTls(TlsOptions tls) =>
+        Tls.TlsModes.TryParseClient(ClientTls, out var mode) ? mode
+        : tls.CertificateFile is null ? Tls.ClientTlsMode.Disable
+        : Tls.ClientTlsMode.Allow;
 }
 
 internal sealed class DatabaseOptions
@@ -48,6 +66,9 @@ internal sealed class DatabaseOptions
 
     /// <summary>Overrides the listener's target for this database.</summary>
     public string? Target { get; set; }
+
+    /// <summary>Overrides the listener's and Auth:Method for this database.</summary>
+    public string? AuthMethod { get; set; }
 }
 
 internal sealed class ClusterOptions
@@ -103,7 +124,7 @@ internal sealed class MonitorOptions
 
 internal sealed class ConnectionOptions
 {
-    /// <summary>A client must complete its startup packet within this time.</summary>
+    /// <summary>A client must finish its startup packet, TLS handshake and authentication within this time.</summary>
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(15);
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -151,6 +172,70 @@ internal sealed class KeepaliveOptions
             socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, BitConverter.GetBytes((int)UserTimeout.TotalMilliseconds));
         }
     }
+}
+
+/// <summary>How PgRouter checks clients, where their secrets come from, and how it logs in to servers.</summary>
+internal sealed class AuthOptions
+{
+    /// <summary>scram-sha-256, md5, password, trust, cert or passthrough.</summary>
+    public string Method { get; set; } = "scram-sha-256";
+
+    /// <summary>PgBouncer-style userlist.txt: "user" "SCRAM secret, md5 hash or password".</summary>
+    public string? UsersFile { get; set; }
+
+    /// <summary>Secrets looked up on the primary for users not in the users file.</summary>
+    public AuthQueryOptions? AuthQuery { get; set; }
+
+    /// <summary>Failed logins from one address within FailureWindow before it is refused outright; 0 turns this off.</summary>
+    public int MaxFailures { get; set; } = 10;
+    public TimeSpan FailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Server credentials per user, for users whose own proof cannot log in to servers (md5, trust, cert).</summary>
+    public Dictionary<string, ServerUserOptions> ServerUsers { get; set; } = [];
+
+    /// <summary>Every client logs in to servers as this one user.</summary>
+    public ServerUserOptions? ServerUser { get; set; }
+}
+
+internal sealed class AuthQueryOptions
+{
+    /// <summary>The login that runs the query; give it as little as the query needs (a SECURITY DEFINER function).</summary>
+    public string User { get; set; } = "";
+    public string? Password { get; set; }
+    public string Database { get; set; } = "postgres";
+
+    /// <summary>Takes the user name as $1 and returns (name, secret); NULL secret or no row means no login.</summary>
+    public string Query { get; set; } = "SELECT rolname, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END FROM pg_authid WHERE rolname = $1 AND rolcanlogin";
+
+    /// <summary>How long an answer (a found secret or an unknown user) is reused.</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+internal sealed class ServerUserOptions
+{
+    /// <summary>Only for ServerUser: the role to log in as.</summary>
+    public string? User { get; set; }
+    public string? Password { get; set; }
+}
+
+/// <summary>PgRouter's own certificate for clients (PEM files, read again when they change).</summary>
+internal sealed class TlsOptions
+{
+    public string? CertificateFile { get; set; }
+    public string? KeyFile { get; set; }
+
+    /// <summary>CA bundle client certificates must chain to (needed for the cert method).</summary>
+    public string? ClientCaFile { get; set; }
+}
+
+/// <summary>TLS from PgRouter to the servers, with libpq's sslmode names.</summary>
+internal sealed class ServerTlsOptions
+{
+    /// <summary>disable, prefer, require, verify-ca or verify-full.</summary>
+    public string Mode { get; set; } = "prefer";
+
+    /// <summary>CA bundle for verify-ca and verify-full.</summary>
+    public string? CaFile { get; set; }
 }
 
 internal sealed class AdminOptions

@@ -1,5 +1,7 @@
 using System.Net;
+using PgRouter.Authentication;
 using PgRouter.Routing;
+using PgRouter.Tls;
 
 namespace PgRouter.Configuration;
 
@@ -90,6 +92,8 @@ internal static class PgRouterOptionsValidator
             Check(keepalive.UserTimeout >= TimeSpan.Zero, $"{key}:UserTimeout", "must be zero (kernel default) or more");
         }
 
+        ValidateSecurity(options, Check);
+
         Check(!string.IsNullOrEmpty(options.Admin.Urls), "Admin:Urls", "set where the health and admin endpoints listen, e.g. http://127.0.0.1:6480");
         foreach (string url in (options.Admin.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -98,4 +102,73 @@ internal static class PgRouterOptionsValidator
 
         return problems;
     }
+
+    /// <summary>Authentication methods, secret sources and TLS must fit together, listener by listener.</summary>
+    private static void ValidateSecurity(PgRouterOptions options, Action<bool, string, string> check)
+    {
+        var auth = options.Auth;
+        check(AuthMethods.TryParse(auth.Method, out var global), "Auth:Method", $"'{auth.Method}' is not one of {AuthMethods.Names}");
+        check(auth.MaxFailures >= 0, "Auth:MaxFailures", "must be zero (no limit) or more");
+        check(auth.FailureWindow > TimeSpan.Zero, "Auth:FailureWindow", "must be positive");
+        check(auth.UsersFile is null || File.Exists(auth.UsersFile), "Auth:UsersFile", $"'{auth.UsersFile}' does not exist");
+        if (auth.AuthQuery is { } query)
+        {
+            check(query.User.Length > 0, "Auth:AuthQuery:User", "name the login that runs the auth query");
+            check(query.Query.Contains("$1", StringComparison.Ordinal), "Auth:AuthQuery:Query", "must take the user name as $1");
+            check(query.CacheTtl >= TimeSpan.Zero, "Auth:AuthQuery:CacheTtl", "must be zero or more");
+        }
+        check(auth.ServerUser is null || auth.ServerUser.User is not null, "Auth:ServerUser:User", "name the role every client logs in to servers as");
+
+        var tls = options.Tls;
+        check((tls.CertificateFile is null) == (tls.KeyFile is null), "Tls", "set both CertificateFile and KeyFile (PEM), or neither");
+        foreach (var (key, file) in new[] { ("Tls:CertificateFile", tls.CertificateFile), ("Tls:KeyFile", tls.KeyFile), ("Tls:ClientCaFile", tls.ClientCaFile), ("ServerTls:CaFile", options.ServerTls.CaFile) })
+        {
+            check(file is null || File.Exists(file), key, $"'{file}' does not exist");
+        }
+        check(TlsModes.TryParseServer(options.ServerTls.Mode, out var serverTls), "ServerTls:Mode", $"'{options.ServerTls.Mode}' is not one of disable, prefer, require, verify-ca, verify-full");
+        check(serverTls is not (ServerTlsMode.VerifyCa or ServerTlsMode.VerifyFull) || options.ServerTls.CaFile is not null, "ServerTls:CaFile", $"{options.ServerTls.Mode} needs the CA bundle that signed the servers' certificates");
+
+        var secretSource = auth.UsersFile is not null || auth.AuthQuery is not null;
+        bool allLoopback = options.Listeners.All(l => IPAddress.TryParse(l.Address, out var a) && IPAddress.IsLoopback(a));
+        foreach (var (name, database) in options.Databases)
+        {
+            if (database.AuthMethod is null)
+            {
+                continue;
+            }
+            string key = $"Databases:{name}:AuthMethod";
+            check(AuthMethods.TryParse(database.AuthMethod, out var method), key, $"'{database.AuthMethod}' is not one of {AuthMethods.Names}");
+            // A database's method meets clients on every listener: TLS is checked per connection then.
+            check(method is not (AuthMethod.ScramSha256 or AuthMethod.Md5 or AuthMethod.Password) || secretSource, key,
+                $"{Name(method)} needs a source of secrets: Auth:UsersFile or Auth:AuthQuery");
+            check(method != AuthMethod.Trust || allLoopback, key, "trust lets anybody in: only when every listener is on loopback");
+            check(method != AuthMethod.Cert || tls.ClientCaFile is not null, key, "the cert method needs Tls:ClientCaFile");
+        }
+
+        for (int i = 0; i < options.Listeners.Count; i++)
+        {
+            var listener = options.Listeners[i];
+            string key = $"Listeners:{i}";
+            check(listener.ClientTls is null || TlsModes.TryParseClient(listener.ClientTls, out _), $"{key}:ClientTls", $"'{listener.ClientTls}' is not one of disable, allow, require");
+            check(listener.AuthMethod is null || AuthMethods.TryParse(listener.AuthMethod, out _), $"{key}:AuthMethod", $"'{listener.AuthMethod}' is not one of {AuthMethods.Names}");
+            var clientTls = listener.EffectiveClientTls(tls);
+            check(clientTls == ClientTlsMode.Disable || tls.CertificateFile is not null, $"{key}:ClientTls", "TLS needs Tls:CertificateFile and Tls:KeyFile");
+
+            var method = AuthMethods.TryParse(listener.AuthMethod, out var own) ? own : global;
+            check(method is not (AuthMethod.ScramSha256 or AuthMethod.Md5 or AuthMethod.Password) || secretSource, "Auth",
+                $"{Name(method)} on listener {listener.Name} needs a source of secrets: Auth:UsersFile or Auth:AuthQuery");
+            check(method != AuthMethod.Trust || (IPAddress.TryParse(listener.Address, out var address) && IPAddress.IsLoopback(address)), $"{key}:Address",
+                $"trust lets anybody in: only a loopback listener may use it (listener {listener.Name} is on {listener.Address})");
+            check(method != AuthMethod.Password || clientTls == ClientTlsMode.Require, $"{key}:ClientTls",
+                $"the password method sends passwords in the clear: listener {listener.Name} must require TLS");
+            check(method != AuthMethod.Cert || (clientTls == ClientTlsMode.Require && tls.ClientCaFile is not null), $"{key}:ClientTls",
+                $"the cert method needs ClientTls require on listener {listener.Name} and Tls:ClientCaFile");
+        }
+    }
+
+    private static string Name(AuthMethod method) => method switch
+    {
+        AuthMethod.ScramSha256 => "scram-sha-256",
+        _ => method.ToString().ToLowerInvariant(),
+    };
 }

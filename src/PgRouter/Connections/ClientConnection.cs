@@ -1,98 +1,85 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using PgRouter.Protocol;
+using PgRouter.Transport;
 
 namespace PgRouter.Connections;
 
+/// <summary>What TLS tells about a client: the channel binding of PgRouter's certificate and the client's own certificate.</summary>
+internal sealed record ClientTls(byte[] ChannelBinding, X509Certificate2? ClientCertificate);
+
 /// <summary>
-/// The client side of a session: its socket, the startup handshake, and the one place where
-/// PgRouter's own messages to the client are written.
+/// The client side of a session once its startup packet is in: the transport (plain or TLS), and
+/// the one place where PgRouter's own messages to the client are written.
 /// </summary>
-internal sealed partial class ClientConnection(SocketTransport transport, string listener, ILogger logger) : IAsyncDisposable
+internal sealed partial class ClientConnection(ITransport transport, string listener, ClientTls? tls, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(2);
 
-    public SocketTransport Transport => transport;
+    public ITransport Transport => transport;
 
     public PipeReader Input => transport.Input;
 
     public string Address => transport.RemoteAddress;
 
-    /// <summary>
-    /// Reads packets until a StartupMessage or CancelRequest, answering SSLRequest and
-    /// GSSENCRequest with 'N' on the way; anything else gets a FATAL ErrorResponse.
-    /// </summary>
-    public async Task<ClientStartup> ReadStartupAsync(TimeSpan timeout)
-    {
-        using var deadline = new CancellationTokenSource(timeout);
-        bool sslAnswered = false, gssAnswered = false;
-        try
-        {
-            while (true)
-            {
-                var result = await Input.ReadAsync(deadline.Token).ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var reader = new SequenceReader<byte>(buffer);
-                if (!StartupPacket.TryRead(ref reader, out var packet, out var error))
-                {
-                    if (error is not null)
-                    {
-                        Input.AdvanceTo(buffer.Start, buffer.End);
-                        return await RefuseAsync(error).ConfigureAwait(false);
-                    }
-                    if (result.IsCompleted)
-                    {
-                        if (buffer.Length > 0)
-                        {
-                            LogIncompleteStartup(Address, buffer.Length);
-                        }
-                        Input.AdvanceTo(buffer.End);
-                        return ClientStartup.Closed;
-                    }
-                    Input.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
+    /// <summary>Null when the client is not on TLS.</summary>
+    public ClientTls? Tls => tls;
 
-                bool moreBuffered = reader.Remaining > 0;
-                Input.AdvanceTo(reader.Position);
-                switch (packet!.Kind)
+    /// <summary>
+    /// The client's next message during authentication, which must be a PasswordMessage ('p');
+    /// null when the client went away or sent something else (then it was refused).
+    /// </summary>
+    public async Task<byte[]?> ReadPasswordMessageAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var reader = new SequenceReader<byte>(buffer);
+            if (FrameHeader.TryPeek(ref reader, out var header))
+            {
+                if (header.Type == FrontendMessage.Terminate)
                 {
-                    case StartupPacketKind.SslRequest when !sslAnswered:
-                    case StartupPacketKind.GssEncRequest when !gssAnswered:
-                        if (moreBuffered)
-                        {
-                            // The client must wait for our answer; data behind the request could be a spoofing attempt.
-                            return await RefuseAsync(new PgError(SqlState.ProtocolViolation, "received unencrypted data after SSL request")).ConfigureAwait(false);
-                        }
-                        sslAnswered |= packet.Kind == StartupPacketKind.SslRequest;
-                        gssAnswered |= packet.Kind == StartupPacketKind.GssEncRequest;
-                        if (!await transport.SendAsync(BackendMessages.EncryptionRefused).ConfigureAwait(false))
-                        {
-                            return ClientStartup.Closed;
-                        }
-                        continue;
-                    case StartupPacketKind.SslRequest or StartupPacketKind.GssEncRequest:
-                        return await RefuseAsync(new PgError(SqlState.ProtocolViolation, "duplicate encryption request")).ConfigureAwait(false);
-                    case StartupPacketKind.CancelRequest:
-                        return new ClientStartup(ClientStartupOutcome.Cancel, packet);
-                    default:
-                        return new ClientStartup(ClientStartupOutcome.Startup, packet);
+                    Input.AdvanceTo(buffer.End);
+                    return null;
+                }
+                if (header.Type != FrontendMessage.Password)
+                {
+                    Input.AdvanceTo(buffer.End);
+                    await RefuseAsync(new PgError(SqlState.ProtocolViolation, $"expected password response, got message type {header.Type}")).ConfigureAwait(false);
+                    return null;
+                }
+                if (header.Length < 4 || header.Length > FrontendMessageRules.AuthMessageLimit)
+                {
+                    Input.AdvanceTo(buffer.End);
+                    await RefuseAsync(new PgError(SqlState.ProtocolViolation, $"invalid message length {header.Length} for a password response")).ConfigureAwait(false);
+                    return null;
+                }
+                if (reader.Remaining >= header.FrameSize)
+                {
+                    byte[] body = buffer.Slice(FrameHeader.Size, header.BodyLength).ToArray();
+                    Input.AdvanceTo(buffer.GetPosition(header.FrameSize));
+                    return body;
                 }
             }
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-        {
-            return await RefuseAsync(new PgError(SqlState.ProtocolViolation, $"startup packet not received within {timeout.TotalSeconds:0.#} s")).ConfigureAwait(false);
+            if (result.IsCompleted)
+            {
+                Input.AdvanceTo(buffer.End);
+                return null;
+            }
+            Input.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
+    public ValueTask<bool> SendAsync(ReadOnlyMemory<byte> message) => transport.SendAsync(message);
+
     /// <summary>Sends a FATAL error, logs why, and closes: the client cannot go on.</summary>
-    public async Task<ClientStartup> RefuseAsync(PgError error, string? user = null, string? database = null)
+    public async Task RefuseAsync(PgError error, string? user = null, string? database = null)
     {
         LogRefused(Address, listener, user ?? "-", database ?? "-", error.SqlState, error.Message, error.Detail ?? "");
         await SendFatalAsync(error).ConfigureAwait(false);
-        return ClientStartup.Closed;
     }
 
     public async ValueTask SendFatalAsync(PgError error)
@@ -107,7 +94,4 @@ internal sealed partial class ClientConnection(SocketTransport transport, string
 
     [LoggerMessage(100, LogLevel.Warning, "client {Client} on {Listener} refused (user={User} database={Database}): {SqlState} {Message} {Detail}")]
     private partial void LogRefused(string client, string listener, string user, string database, string sqlState, string message, string detail);
-
-    [LoggerMessage(101, LogLevel.Information, "client {Client} closed the connection after {Bytes} bytes of an incomplete startup packet")]
-    private partial void LogIncompleteStartup(string client, long bytes);
 }

@@ -1,3 +1,5 @@
+using PgRouter.Servers;
+using PgRouter.Transport;
 using System.Buffers;
 using PgRouter.Protocol;
 
@@ -9,7 +11,8 @@ namespace PgRouter.Connections;
 /// server authenticates the client), BackendKeyData (swapped for PgRouter's own), ParameterStatus
 /// in_hot_standby and ErrorResponse 25006 (evidence of a wrong role) and ReadyForQuery.
 /// </summary>
-internal sealed class SessionRelay(ClientConnection client, ServerConnection server, RelayContext context) : IBackendMessageObserver
+/// <param name="serverLoggedIn">PgRouter logged in to the server itself: relaying starts at once.</param>
+internal sealed class SessionRelay(ClientConnection client, ServerConnection server, RelayContext context, bool serverLoggedIn) : IBackendMessageObserver
 {
     private enum ServerPhase
     {
@@ -22,7 +25,7 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
         Relaying,
     }
 
-    private ServerPhase _phase = ServerPhase.Authenticating;
+    private ServerPhase _phase = serverLoggedIn ? ServerPhase.Relaying : ServerPhase.Authenticating;
     private FrameWalker _clientFrames;
     private FrameWalker _serverFrames;
     private PgError? _clientError;
@@ -36,9 +39,10 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
 
     public long BytesFromServer { get; private set; }
 
-    public async Task<RelayEnd> RunAsync(byte[] startupMessage)
+    /// <param name="startupMessage">For a relayed login, the StartupMessage to send the server first.</param>
+    public async Task<RelayEnd> RunAsync(byte[]? startupMessage)
     {
-        if (!await server.Transport.SendAsync(startupMessage).ConfigureAwait(false))
+        if (startupMessage is not null && !await server.Transport.SendAsync(startupMessage).ConfigureAwait(false))
         {
             return RelayEnd.ServerUnreachable;
         }

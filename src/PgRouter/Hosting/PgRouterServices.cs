@@ -1,11 +1,13 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using PgRouter.Authentication;
 using PgRouter.Configuration;
 using PgRouter.Connections;
 using PgRouter.Discovery.Etcd;
 using PgRouter.Monitoring;
 using PgRouter.Routing;
+using PgRouter.Tls;
 using PgRouter.Topology;
 
 namespace PgRouter.Hosting;
@@ -18,18 +20,9 @@ internal static class PgRouterServices
         services.AddSingleton(options);
         services.AddSingleton(options.Connections);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<TopologyChangeLog>();
-        services.AddSingleton(sp => new TopologyStore(
-            options.Clusters.Select(c => KeyValuePair.Create(c.Key, c.Value.MaxLagBytes)),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<TopologyChangeLog>()));
-        services.AddSingleton(sp => new MemberMonitor(
-            sp.GetRequiredService<TopologyStore>(), options.Monitor, options.Connections.ServerKeepalive, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IMemberEvidence>(sp => sp.GetRequiredService<MemberMonitor>());
-        if (options.Etcd.Endpoints.Count > 0)
-        {
-            services.AddSingleton(sp => new EtcdGatewayClient(options.Etcd, sp.GetRequiredService<ILogger<EtcdGatewayClient>>()));
-        }
+
+        AddTopology(services, options);
+        AddSecurity(services, options);
 
         services.AddSingleton(new DatabaseMap(options.Databases.ToDictionary(
             d => d.Key,
@@ -38,6 +31,7 @@ internal static class PgRouterServices
         services.AddSingleton<CancelRegistry>();
         services.AddSingleton(sp => new CancelForwarder(
             sp.GetRequiredService<CancelRegistry>(), options.Connections.ConnectTimeout, sp.GetRequiredService<ILogger<CancelForwarder>>()));
+        services.AddSingleton<ClientHandshake>();
         services.AddSingleton<ClientSessionHandler>();
 
         services.AddSingleton<IReadOnlyList<(IPEndPoint, ListenerPolicy)>>(sp => options.Listeners.Select(l =>
@@ -46,10 +40,68 @@ internal static class PgRouterServices
             IReplicaBalancer balancer = l.Balance == "least-connections"
                 ? new LeastConnectionsBalancer(sp.GetRequiredService<MemberLoad>())
                 : new RoundRobinBalancer();
-            return (new IPEndPoint(IPAddress.Parse(l.Address), l.Port), new ListenerPolicy(l.Name, target, new ReplicaPolicy(l.FallbackToPrimary, balancer)));
+            AuthMethod? method = AuthMethods.TryParse(l.AuthMethod, out var parsed) ? parsed : null;
+            var policy = new ListenerPolicy(l.Name, target, new ReplicaPolicy(l.FallbackToPrimary, balancer), l.EffectiveClientTls(options.Tls), method);
+            return (new IPEndPoint(IPAddress.Parse(l.Address), l.Port), policy);
         }).ToList());
         services.AddHostedService<ListenerService>();
         services.AddHostedService<DiscoveryService>();
         return services;
+    }
+
+    private static void AddTopology(IServiceCollection services, PgRouterOptions options)
+    {
+        services.AddSingleton<TopologyChangeLog>();
+        services.AddSingleton(sp => new TopologyStore(
+            options.Clusters.Select(c => KeyValuePair.Create(c.Key, c.Value.MaxLagBytes)),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<TopologyChangeLog>()));
+        services.AddSingleton(sp => new MemberMonitor(
+            sp.GetRequiredService<TopologyStore>(), options.Monitor, options.Connections.ServerKeepalive,
+            sp.GetRequiredService<ServerTlsConnector>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IMemberEvidence>(sp => sp.GetRequiredService<MemberMonitor>());
+        if (options.Etcd.Endpoints.Count > 0)
+        {
+            services.AddSingleton(sp => new EtcdGatewayClient(options.Etcd, sp.GetRequiredService<ILogger<EtcdGatewayClient>>()));
+        }
+    }
+
+    private static void AddSecurity(IServiceCollection services, PgRouterOptions options)
+    {
+        var auth = options.Auth;
+        services.AddSingleton(auth);
+        services.AddSingleton(options.Tls);
+        services.AddSingleton(new ServerTlsConnector(options.ServerTls));
+        services.AddSingleton(sp =>
+        {
+            var store = new CertificateStore(options.Tls, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CertificateStore>>());
+            if (store.IsConfigured)
+            {
+                store.Load();
+            }
+            return store;
+        });
+        services.AddSingleton(sp =>
+        {
+            UsersFile? usersFile = null;
+            if (auth.UsersFile is not null)
+            {
+                usersFile = new UsersFile(auth.UsersFile, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UsersFile>>());
+                usersFile.Load();
+            }
+            var authQuery = auth.AuthQuery is null ? null : new AuthQuery(auth.AuthQuery, sp.GetRequiredService<TopologyStore>(), options.Connections,
+                sp.GetRequiredService<ServerTlsConnector>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuthQuery>>());
+            return new SecretStore(usersFile, authQuery);
+        });
+        services.AddSingleton(sp => new LoginRateLimiter(auth.MaxFailures, auth.FailureWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            AuthMethods.TryParse(auth.Method, out var global);
+            var byDatabase = options.Databases
+                .Where(d => AuthMethods.TryParse(d.Value.AuthMethod, out _))
+                .ToDictionary(d => d.Key, d => { AuthMethods.TryParse(d.Value.AuthMethod, out var m); return m; });
+            return new AuthPolicy(global, byDatabase);
+        });
+        services.AddSingleton<ClientAuthenticator>();
     }
 }

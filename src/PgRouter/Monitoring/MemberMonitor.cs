@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using PgRouter.Configuration;
 using PgRouter.Connections;
+using PgRouter.Tls;
 using PgRouter.Topology;
 
 namespace PgRouter.Monitoring;
@@ -15,14 +16,16 @@ internal sealed class MemberMonitor : IMemberEvidence
     private readonly TopologyStore _topology;
     private readonly MonitorOptions _options;
     private readonly KeepaliveOptions _keepalive;
+    private readonly ServerTlsConnector _tls;
     private readonly TimeProvider _time;
     private readonly FrozenDictionary<string, WakeSignal> _wake;
 
-    public MemberMonitor(TopologyStore topology, MonitorOptions options, KeepaliveOptions keepalive, TimeProvider time)
+    public MemberMonitor(TopologyStore topology, MonitorOptions options, KeepaliveOptions keepalive, ServerTlsConnector tls, TimeProvider time)
     {
         _topology = topology;
         _options = options;
         _keepalive = keepalive;
+        _tls = tls;
         _time = time;
         _wake = topology.Clusters.ToFrozenDictionary(c => c, _ => new WakeSignal());
     }
@@ -82,7 +85,7 @@ internal sealed class MemberMonitor : IMemberEvidence
         {
             if (!probes.TryGetValue(member.Name, out var probe))
             {
-                probe = probes[member.Name] = new MemberProbe(cluster, member.Name, _options, _keepalive);
+                probe = probes[member.Name] = new MemberProbe(cluster, member.Name, _options, _keepalive, _tls);
             }
             return (member.Name, Result: await probe.ProbeAsync(member.Host, member.Port).ConfigureAwait(false));
         }).ToList();

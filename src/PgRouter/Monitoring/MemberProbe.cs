@@ -1,7 +1,7 @@
-using System.Text;
 using PgRouter.Configuration;
-using PgRouter.Connections;
 using PgRouter.Protocol;
+using PgRouter.Servers;
+using PgRouter.Tls;
 
 namespace PgRouter.Monitoring;
 
@@ -10,11 +10,12 @@ namespace PgRouter.Monitoring;
 /// asks the server for its recovery state and WAL position; without, it only checks that the port
 /// accepts connections.
 /// </summary>
-internal sealed class MemberProbe(string cluster, string member, MonitorOptions options, KeepaliveOptions keepalive) : IAsyncDisposable
+internal sealed class MemberProbe(string cluster, string member, MonitorOptions options, KeepaliveOptions keepalive, ServerTlsConnector tls) : IAsyncDisposable
 {
     private const string Query =
         "select pg_is_in_recovery(), case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end";
 
+    private readonly StartupParameters _loginParameters = LoginParameters(options);
     private ServerConnection? _connection;
     private string _address = "";
 
@@ -32,7 +33,7 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
         {
             if (_connection is null)
             {
-                var (connection, error) = await ServerConnection.ConnectAsync(cluster, member, host, port, options.Timeout, keepalive).ConfigureAwait(false);
+                var (connection, error) = await ServerConnection.ConnectAsync(cluster, member, host, port, options.Timeout, keepalive, tls).ConfigureAwait(false);
                 if (connection is null)
                 {
                     return ProbeResult.Unreachable(error!);
@@ -42,7 +43,7 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
                     await connection.DisposeAsync().ConfigureAwait(false);
                     return new ProbeResult(true, null, null, null);
                 }
-                var login = await ServerLogin.LoginAsync(connection, options.User, options.Password, options.Database, "pgrouter-monitor", deadline.Token).ConfigureAwait(false);
+                var login = await ServerLogin.LoginAsync(connection, _loginParameters, new ServerCredentials(options.User, options.Password), deadline.Token).ConfigureAwait(false);
                 if (!login.Succeeded)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
@@ -50,7 +51,20 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
                 }
                 _connection = connection;
             }
-            return await QueryAsync(_connection, deadline.Token).ConfigureAwait(false);
+
+            switch (await ServerQuery.RunAsync(_connection, Query, [], deadline.Token).ConfigureAwait(false))
+            {
+                case null:
+                    await CloseAsync().ConfigureAwait(false);
+                    return ProbeResult.Unreachable("the connection was closed");
+                case { Error: { } error }:
+                    return ProbeResult.Unreachable(error.ToString());
+                case { Rows: [var row, ..] }:
+                    long? position = row[1] is { } text && Lsn.TryParse(text, out long lsn) ? lsn : null;
+                    return new ProbeResult(true, row[0] == "t", position, null);
+                default:
+                    return ProbeResult.Unreachable("the probe query returned no row");
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or InvalidDataException)
         {
@@ -59,52 +73,13 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
         }
     }
 
-    private async Task<ProbeResult> QueryAsync(ServerConnection connection, CancellationToken cancellationToken)
+    private static StartupParameters LoginParameters(MonitorOptions options)
     {
-        if (!await connection.Transport.SendAsync(FrontendMessages.Query(Query)).ConfigureAwait(false))
-        {
-            await CloseAsync().ConfigureAwait(false);
-            return ProbeResult.Unreachable("the connection was closed");
-        }
-
-        ProbeResult? result = null;
-        while (await ServerMessages.ReadAsync(connection.Input, cancellationToken).ConfigureAwait(false) is { } message)
-        {
-            switch (message.Type)
-            {
-                case BackendMessage.DataRow:
-                    var columns = DataRowText(message.Body);
-                    long? position = columns[1] is { } text && Lsn.TryParse(text, out long lsn) ? lsn : null;
-                    result = new ProbeResult(true, columns[0] == "t", position, null);
-                    break;
-                case BackendMessage.ErrorResponse:
-                    result = ProbeResult.Unreachable(BackendMessageParser.ErrorResponse(message.Frame).ToString());
-                    break;
-                case BackendMessage.ReadyForQuery:
-                    return result ?? ProbeResult.Unreachable("the probe query returned no row");
-            }
-        }
-        await CloseAsync().ConfigureAwait(false);
-        return ProbeResult.Unreachable("the server closed the connection");
-    }
-
-    /// <summary>DataRow: Int16 column count, then per column Int32 length (-1 = NULL) and the text.</summary>
-    private static string?[] DataRowText(byte[] body)
-    {
-        int count = System.Buffers.Binary.BinaryPrimitives.ReadInt16BigEndian(body);
-        var values = new string?[count];
-        int offset = 2;
-        for (int i = 0; i < count; i++)
-        {
-            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(offset));
-            offset += 4;
-            if (length >= 0)
-            {
-                values[i] = Encoding.UTF8.GetString(body, offset, length);
-                offset += length;
-            }
-        }
-        return values;
+        var parameters = new StartupParameters();
+        parameters.Set("user", options.User);
+        parameters.Set("database", options.Database);
+        parameters.Set("application_name", "pgrouter-monitor");
+        return parameters;
     }
 
     public ValueTask DisposeAsync() => CloseAsync();

@@ -25,6 +25,29 @@ internal static class BackendMessages
         return builder.WriteByte(0).ToArray();
     }
 
+    public static readonly byte[] AuthenticationOk = Authentication(AuthenticationCode.Ok, []);
+
+    /// <summary>AuthenticationRequest: a code and its data (salt, mechanisms, SCRAM message).</summary>
+    public static byte[] Authentication(int code, ReadOnlySpan<byte> data) =>
+        new MessageBuilder(BackendMessage.Authentication).WriteInt32(code).WriteBytes(data).ToArray();
+
+    /// <summary>AuthenticationSASL: the mechanisms on offer, each NUL-terminated, then an empty one.</summary>
+    public static byte[] AuthenticationSasl(IEnumerable<string> mechanisms)
+    {
+        var builder = new MessageBuilder(BackendMessage.Authentication).WriteInt32(AuthenticationCode.Sasl);
+        foreach (string mechanism in mechanisms)
+        {
+            builder.WriteCString(mechanism);
+        }
+        return builder.WriteByte(0).ToArray();
+    }
+
+    public static byte[] ParameterStatus(string name, string value) =>
+        new MessageBuilder(BackendMessage.ParameterStatus).WriteCString(name).WriteCString(value).ToArray();
+
+    public static byte[] ReadyForQuery(TransactionStatus status) =>
+        new MessageBuilder(BackendMessage.ReadyForQuery).WriteByte((byte)status).ToArray();
+
     public static byte[] BackendKeyData(CancelKey key) =>
         new MessageBuilder(BackendMessage.BackendKeyData).WriteInt32(key.ProcessId).WriteInt32(key.SecretKey).ToArray();
 

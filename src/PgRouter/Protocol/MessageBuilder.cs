@@ -39,6 +39,14 @@ internal sealed class MessageBuilder
         return this;
     }
 
+    public MessageBuilder WriteInt16(short value)
+    {
+        Ensure(2);
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_position), value);
+        _position += 2;
+        return this;
+    }
+
     public MessageBuilder WriteBytes(ReadOnlySpan<byte> value)
     {
         Ensure(value.Length);

@@ -8,6 +8,7 @@ internal static class SqlState
     public const string SqlServerRejectedEstablishment = "08004";
     public const string AdminShutdown = "57P01";
     public const string CannotConnectNow = "57P03";
+    public const string CrashShutdown = "57P02";
     public const string TooManyConnections = "53300";
     public const string ReadOnlySqlTransaction = "25006";
     public const string FeatureNotSupported = "0A000";

@@ -14,6 +14,9 @@ internal sealed class Bed(string repositoryRoot, string directory, int portBase)
 
     public int EtcdPort => portBase;
 
+    /// <summary>A file the bed made: tls/ca.crt, userlist.txt, …</summary>
+    public string File(string relative) => Path.Combine(directory, relative);
+
     public string EtcdUrl => $"http://127.0.0.1:{EtcdPort}";
 
     public static readonly string[] Members = ["pg1", "pg2", "pg3"];

@@ -16,10 +16,14 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<LogLine> _log = new();
 
-    private PgRouterProcess(Process process, int portBase)
+    private readonly StreamWriter _logFile;
+
+    private PgRouterProcess(Process process, int portBase, string workDirectory)
     {
         _process = process;
         PortBase = portBase;
+        // Kept after the run for whoever has to find out why a test failed.
+        _logFile = new StreamWriter(Path.Combine(workDirectory, "pgrouter.log"), append: false) { AutoFlush = true };
         _process.OutputDataReceived += (_, e) => Record(e.Data);
         _process.ErrorDataReceived += (_, e) => Record(e.Data);
         _process.BeginOutputReadLine();
@@ -35,6 +39,8 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     public int PreferReplicaPort => PortBase + 2;
 
     public int AnyPort => PortBase + 3;
+
+    public int TlsOnlyPort => PortBase + 4;
 
     public int AdminPort => PortBase + 9;
 
@@ -62,7 +68,7 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var router = new PgRouterProcess(Process.Start(start)!, portBase);
+        var router = new PgRouterProcess(Process.Start(start)!, portBase, workDirectory);
         if (!waitForPrimary)
         {
             return router;
@@ -90,13 +96,15 @@ internal sealed class PgRouterProcess : IAsyncDisposable
                 Listener("read-write", portBase, "primary"),
                 Listener("read-only", portBase + 1, "replica"),
                 Listener("prefer-replica", portBase + 2, "prefer-replica"),
-                Listener("any", portBase + 3, "any", "least-connections")),
+                Listener("any", portBase + 3, "any", "least-connections"),
+                Listener("tls-only", portBase + 4, "primary", clientTls: "require")),
             ["Databases"] = new JsonObject
             {
                 ["*"] = new JsonObject { ["Cluster"] = Bed.Cluster },
                 ["app_ro"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Target"] = "replica" },
                 ["fake_app"] = new JsonObject { ["Cluster"] = "fake", ["Database"] = "app" },
                 ["static_app"] = new JsonObject { ["Cluster"] = "static", ["Database"] = "app" },
+                ["app_relay"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["AuthMethod"] = "passthrough" },
             },
             ["Clusters"] = new JsonObject
             {
@@ -109,17 +117,28 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             ["Etcd"] = new JsonObject { ["Endpoints"] = new JsonArray("http://127.0.0.1:9", bed.EtcdUrl), ["Namespace"] = Bed.Namespace },
             ["Monitor"] = new JsonObject { ["User"] = "pgrouter_monitor", ["Password"] = "monitor" },
             ["Connections"] = new JsonObject { ["StartupTimeout"] = "00:00:02", ["PrimaryWaitTimeout"] = "00:00:15" },
+            // SCRAM secrets only: app from the users file, everybody else through the auth query.
+            ["Auth"] = new JsonObject
+            {
+                ["Method"] = "scram-sha-256",
+                ["UsersFile"] = bed.File("userlist.txt"),
+                ["AuthQuery"] = new JsonObject { ["User"] = "pgrouter_auth", ["Password"] = "auth", ["Query"] = "SELECT rolname, rolpassword FROM pgrouter.get_auth($1)" },
+                ["MaxFailures"] = 1000,
+            },
+            ["Tls"] = new JsonObject { ["CertificateFile"] = bed.File("tls/server.crt"), ["KeyFile"] = bed.File("tls/server.key"), ["ClientCaFile"] = bed.File("tls/ca.crt") },
+            ["ServerTls"] = new JsonObject { ["Mode"] = "verify-full", ["CaFile"] = bed.File("tls/ca.crt") },
             ["Admin"] = new JsonObject { ["Urls"] = $"http://127.0.0.1:{portBase + 9}" },
         },
     };
 
-    private static JsonObject Listener(string name, int port, string target, string balance = "round-robin") => new()
+    private static JsonObject Listener(string name, int port, string target, string balance = "round-robin", string clientTls = "allow") => new()
     {
         ["Name"] = name,
         ["Address"] = "127.0.0.1",
         ["Port"] = port,
         ["Target"] = target,
         ["Balance"] = balance,
+        ["ClientTls"] = clientTls,
     };
 
     public static string ConnectionString(int port, string database = "app", string user = "app", string password = "app", string? options = null) =>
@@ -175,6 +194,10 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        lock (_logFile)
+        {
+            _logFile.Dispose();
+        }
     }
 
     private void Record(string? line)
@@ -188,5 +211,9 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             ? stamped
             : DateTime.UtcNow;
         _log.Enqueue(new LogLine(time, line));
+        lock (_logFile)
+        {
+            _logFile.WriteLine(line);
+        }
     }
 }

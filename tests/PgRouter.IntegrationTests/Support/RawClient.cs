@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using PgRouter.Protocol;
 using PgRouter.Protocol.Authentication;
@@ -37,12 +39,29 @@ internal sealed record RawMessage(char Type, byte[] Body)
 internal sealed class RawClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
 
     private RawClient(Socket socket)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
+    }
+
+    /// <summary>The certificate PgRouter presented, once TLS is on.</summary>
+    public X509Certificate2? ServerCertificate { get; private set; }
+
+    /// <summary>Switches to TLS (after 'S', or at once for PostgreSQL 17's direct TLS with ALPN "postgresql").</summary>
+    public async Task StartTlsAsync(string? alpn = null)
+    {
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "127.0.0.1",
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            ApplicationProtocols = alpn is null ? null : [new SslApplicationProtocol(alpn)],
+        });
+        ServerCertificate = tls.RemoteCertificate as X509Certificate2;
+        _stream = tls;
     }
 
     public static async Task<RawClient> ConnectAsync(int port)

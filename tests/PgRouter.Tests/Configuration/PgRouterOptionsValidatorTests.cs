@@ -11,6 +11,7 @@ public class PgRouterOptionsValidatorTests
         Databases = new() { ["*"] = new DatabaseOptions { Cluster = "demo" } },
         Clusters = new() { ["demo"] = new ClusterOptions() },
         Etcd = new EtcdOptions { Endpoints = ["http://127.0.0.1:2379"] },
+        Auth = new AuthOptions { AuthQuery = new AuthQueryOptions { User = "pgrouter_auth" } },
     };
 
     [Fact]
@@ -47,6 +48,35 @@ public class PgRouterOptionsValidatorTests
         Assert.Contains(problems, p => p.StartsWith("PgRouter:Listeners:"));
         Assert.Contains(problems, p => p.StartsWith("PgRouter:Clusters:"));
         Assert.Contains(problems, p => p.StartsWith("PgRouter:Databases:"));
+    }
+
+    [Fact]
+    public void Validate_SecurityThatDoesNotFit_SaysWhatToFix()
+    {
+        var options = Valid();
+        options.Auth = new AuthOptions { Method = "scram-sha-256" };
+        options.Listeners[0].Address = "0.0.0.0";
+        options.Listeners[0].AuthMethod = "trust";
+        options.Listeners[1].AuthMethod = "password";
+        options.Databases["certs"] = new DatabaseOptions { Cluster = "demo", AuthMethod = "cert" };
+        options.ServerTls = new ServerTlsOptions { Mode = "verify-full" };
+
+        var problems = PgRouterOptionsValidator.Validate(options);
+
+        Assert.Contains(problems, p => p.Contains("trust lets anybody in: only a loopback listener may use it (listener rw is on 0.0.0.0)"));
+        Assert.Contains(problems, p => p.Contains("the password method sends passwords in the clear: listener ro must require TLS"));
+        Assert.Contains(problems, p => p == "PgRouter:Databases:certs:AuthMethod: the cert method needs Tls:ClientCaFile");
+        Assert.Contains(problems, p => p.Contains("password on listener ro needs a source of secrets: Auth:UsersFile or Auth:AuthQuery"));
+        Assert.Contains(problems, p => p.StartsWith("PgRouter:ServerTls:CaFile: verify-full needs the CA bundle"));
+    }
+
+    [Fact]
+    public void Validate_TlsListenerWithoutCertificate_IsAProblem()
+    {
+        var options = Valid();
+        options.Listeners[0].ClientTls = "require";
+
+        Assert.Contains(PgRouterOptionsValidator.Validate(options), p => p == "PgRouter:Listeners:0:ClientTls: TLS needs Tls:CertificateFile and Tls:KeyFile");
     }
 
     [Theory]

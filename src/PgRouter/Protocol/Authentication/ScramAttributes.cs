@@ -15,4 +15,15 @@ internal static class ScramAttributes
         }
         return attributes;
     }
+
+    public static bool TryBase64(string text, out byte[] bytes)
+    {
+        bytes = new byte[text.Length];
+        if (Convert.TryFromBase64String(text, bytes, out int written))
+        {
+            bytes = bytes[..written];
+            return true;
+        }
+        return false;
+    }
 }

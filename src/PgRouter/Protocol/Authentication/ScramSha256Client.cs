@@ -4,25 +4,38 @@ using System.Text;
 namespace PgRouter.Protocol.Authentication;
 
 /// <summary>
-/// The client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL speaks it: no channel
-/// binding ("n,,"), and an empty user name because the server takes the user from the startup
-/// packet. Passwords are used as given (no SASLprep), which is exact for ASCII passwords.
+/// The client side of SCRAM (RFC 5802, RFC 7677) as PostgreSQL speaks it: no channel binding
+/// ("n,,") and an empty user name, since the server takes the user from the startup packet. It
+/// proves either a password, or keys recovered from a client's own exchange with PgRouter.
 /// </summary>
 internal sealed class ScramSha256Client
 {
     public const string Mechanism = "SCRAM-SHA-256";
     private const string Gs2Header = "n,,";
 
-    private readonly string _password;
+    private readonly string? _password;
+    private readonly ScramKeys? _keys;
+    private readonly ScramMath _math;
     private readonly string _clientFirstBare;
     private byte[]? _expectedServerSignature;
 
-    public ScramSha256Client(string password, string user = "", string? clientNonce = null)
+    public ScramSha256Client(string password, string user = "", string? clientNonce = null, ScramMath? math = null)
+        : this(user, clientNonce, math)
     {
         _password = password;
-        clientNonce ??= Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-        ClientNonce = clientNonce;
-        _clientFirstBare = $"n={user},r={clientNonce}";
+    }
+
+    public ScramSha256Client(ScramKeys keys, string? clientNonce = null)
+        : this("", clientNonce, null)
+    {
+        _keys = keys;
+    }
+
+    private ScramSha256Client(string user, string? clientNonce, ScramMath? math)
+    {
+        _math = math ?? ScramMath.Sha256;
+        ClientNonce = clientNonce ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
+        _clientFirstBare = $"n={user},r={ClientNonce}";
     }
 
     public string ClientNonce { get; }
@@ -39,7 +52,7 @@ internal sealed class ScramSha256Client
             error = "SCRAM server nonce does not extend the client nonce";
             return false;
         }
-        if (!attributes.TryGetValue('s', out string? saltText) || !TryFromBase64(saltText, out byte[] salt))
+        if (!attributes.TryGetValue('s', out string? saltText) || !ScramAttributes.TryBase64(saltText, out byte[] salt))
         {
             error = "SCRAM server-first message has no valid salt";
             return false;
@@ -50,21 +63,26 @@ internal sealed class ScramSha256Client
             return false;
         }
 
-        byte[] saltedPassword = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(_password), salt, iterations, HashAlgorithmName.SHA256, 32);
-        byte[] clientKey = HMACSHA256.HashData(saltedPassword, "Client Key"u8);
-        byte[] serverKey = HMACSHA256.HashData(saltedPassword, "Server Key"u8);
-        byte[] storedKey = SHA256.HashData(clientKey);
+        byte[] clientKey, serverKey;
+        if (_keys is not null)
+        {
+            if (!salt.AsSpan().SequenceEqual(_keys.Secret.Salt) || iterations != _keys.Secret.Iterations)
+            {
+                error = "the server stores a different SCRAM secret for this user than the one the client proved (salt or iterations differ)";
+                return false;
+            }
+            (clientKey, serverKey) = (_keys.ClientKey, _keys.Secret.ServerKey);
+        }
+        else
+        {
+            byte[] saltedPassword = _math.SaltedPassword(_password!, salt, iterations);
+            (clientKey, serverKey) = (_math.ClientKey(saltedPassword), _math.ServerKey(saltedPassword));
+        }
 
         string clientFinalWithoutProof = $"c={Convert.ToBase64String(Encoding.ASCII.GetBytes(Gs2Header))},r={nonce}";
         byte[] authMessage = Encoding.UTF8.GetBytes($"{_clientFirstBare},{serverFirst},{clientFinalWithoutProof}");
-        byte[] clientSignature = HMACSHA256.HashData(storedKey, authMessage);
-        byte[] proof = new byte[clientKey.Length];
-        for (int i = 0; i < proof.Length; i++)
-        {
-            proof[i] = (byte)(clientKey[i] ^ clientSignature[i]);
-        }
-
-        _expectedServerSignature = HMACSHA256.HashData(serverKey, authMessage);
+        byte[] proof = ScramMath.Xor(clientKey, _math.Hmac(_math.StoredKey(clientKey), authMessage));
+        _expectedServerSignature = _math.Hmac(serverKey, authMessage);
         clientFinal = Encoding.UTF8.GetBytes($"{clientFinalWithoutProof},p={Convert.ToBase64String(proof)}");
         error = null;
         return true;
@@ -76,18 +94,7 @@ internal sealed class ScramSha256Client
         var attributes = ScramAttributes.Parse(serverFinal);
         return _expectedServerSignature is not null
             && attributes.TryGetValue('v', out string? signature)
-            && TryFromBase64(signature, out byte[] received)
+            && ScramAttributes.TryBase64(signature, out byte[] received)
             && CryptographicOperations.FixedTimeEquals(received, _expectedServerSignature);
-    }
-
-    private static bool TryFromBase64(string text, out byte[] bytes)
-    {
-        bytes = new byte[text.Length];
-        if (Convert.TryFromBase64String(text, bytes, out int written))
-        {
-            bytes = bytes[..written];
-            return true;
-        }
-        return false;
     }
 }

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 
-namespace PgRouter.Connections;
+namespace PgRouter.Transport;
 
 /// <summary>
 /// One TCP socket: a receive loop fills <see cref="Input"/>, and sends go straight from the
@@ -11,9 +11,10 @@ namespace PgRouter.Connections;
 /// With inline schedulers and inline socket completions a message travels from one socket to the
 /// other on the I/O thread that received it.
 /// </summary>
-internal sealed class SocketTransport : IAsyncDisposable
+internal sealed class SocketTransport : ITransport
 {
-    private static readonly PipeOptions InputOptions = new(
+    /// <summary>Shared by both transports: inline scheduling keeps a message on the thread that received it.</summary>
+    public static readonly PipeOptions InputOptions = new(
         pool: MemoryPool<byte>.Shared,
         readerScheduler: PipeScheduler.Inline,
         writerScheduler: PipeScheduler.Inline,
@@ -146,7 +147,7 @@ internal sealed class SocketTransport : IAsyncDisposable
         await writer.CompleteAsync().ConfigureAwait(false);
     }
 
-    private static string Describe(EndPoint? endPoint) => endPoint switch
+    public static string Describe(EndPoint? endPoint) => endPoint switch
     {
         IPEndPoint ip when ip.Address.IsIPv4MappedToIPv6 => $"{ip.Address.MapToIPv4()}:{ip.Port}",
         IPEndPoint ip => ip.ToString(),

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using PgRouter.Protocol;
 
-namespace PgRouter.Connections;
+namespace PgRouter.Servers;
 
 /// <summary>One whole backend message, copied out of the pipe: for logins and probes, not for relaying.</summary>
 internal readonly record struct ServerMessage(byte Type, byte[] Body)
