@@ -1,7 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Json;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using PgRouter.Admin;
 using PgRouter.Configuration;

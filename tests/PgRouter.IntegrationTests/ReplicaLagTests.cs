@@ -1,4 +1,3 @@
-using Npgsql;
 using PgRouter.IntegrationTests.Support;
 using Xunit;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PgRouter.IntegrationTests.Support;
 using Xunit;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Logging;
 using PgRouter.Configuration;
 using PgRouter.Protocol;
 using PgRouter.Servers;

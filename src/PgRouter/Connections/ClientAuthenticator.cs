@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using PgRouter.Authentication;
 using PgRouter.Configuration;
 using PgRouter.Protocol;

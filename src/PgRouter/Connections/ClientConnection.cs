@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Logging;
 using PgRouter.Protocol;
 using PgRouter.Transport;
 

@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Logging;
 using PgRouter.Protocol;
 using PgRouter.Tls;
 using PgRouter.Transport;
@@ -16,7 +15,7 @@ namespace PgRouter.Connections;
 /// GSSENCRequest (refused), SSLRequest (TLS when the listener allows it), PostgreSQL 17's direct TLS,
 /// then the StartupMessage or CancelRequest. Only then does the transport start.
 /// </summary>
-internal sealed partial class ClientHandshake(CertificateStore certificates, ILogger<ClientHandshake> logger)
+internal sealed partial class ClientHandshake(CertificateStore certificates, ILoggerFactory loggers, ILogger<ClientHandshake> logger)
 {
     /// <summary>The first byte of a TLS handshake record: a client speaking TLS at once.</summary>
     private const byte TlsHandshakeRecord = 0x16;
@@ -24,7 +23,7 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
     /// <summary>The connection with its startup (or cancel) packet, or null when the client went away or was refused.</summary>
     /// <param name="timeout">What the deadline stands for, to tell the client.</param>
     public async Task<(ClientConnection Connection, StartupPacket Packet)?> RunAsync(
-        Socket socket, ListenerPolicy listener, ILogger sessionLogger, TimeSpan timeout, CancellationToken deadline)
+        Socket socket, ListenerPolicy listener, TimeSpan timeout, CancellationToken deadline)
     {
         string address = SocketTransport.Describe(socket.RemoteEndPoint);
         bool tlsOffered = listener.Tls != ClientTlsMode.Disable && certificates.IsConfigured;
@@ -107,7 +106,7 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                 transport.Start();
                 var clientTls = tls is null ? null : new ClientTls(channelBinding!, tls.RemoteCertificate as X509Certificate2);
                 handedOver = true;
-                return (new ClientConnection(transport, listener.Name, clientTls, sessionLogger), packet);
+                return (new ClientConnection(transport, listener.Name, clientTls, loggers.CreateLogger<ClientConnection>()), packet);
             }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)

@@ -1,7 +1,6 @@
-using PgRouter.Servers;
-using PgRouter.Transport;
 using System.Buffers;
 using PgRouter.Protocol;
+using PgRouter.Servers;
 
 namespace PgRouter.Connections;
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using PgRouter.Configuration;
 using PgRouter.Discovery.Etcd;
 using PgRouter.Discovery.Static;

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using PgRouter.Connections;
 using PgRouter.Routing;
 
@@ -11,6 +9,7 @@ namespace PgRouter.Hosting;
 internal sealed partial class ListenerService(
     IReadOnlyList<(IPEndPoint EndPoint, ListenerPolicy Policy)> listeners,
     ClientSessionHandler handler,
+    ActiveSessions sessions,
     ILogger<ListenerService> logger) : BackgroundService
 {
     private readonly List<(Socket Socket, ListenerPolicy Policy)> _bound = [];
@@ -48,7 +47,7 @@ internal sealed partial class ListenerService(
             socket.Dispose();
         }
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await handler.ShutdownAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        await sessions.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         LogStopped();
     }
 

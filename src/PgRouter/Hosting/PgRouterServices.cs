@@ -1,6 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using PgRouter.Authentication;
 using PgRouter.Configuration;
 using PgRouter.Connections;
@@ -32,6 +30,8 @@ internal static class PgRouterServices
         services.AddSingleton(sp => new CancelForwarder(
             sp.GetRequiredService<CancelRegistry>(), options.Connections.ConnectTimeout, sp.GetRequiredService<ILogger<CancelForwarder>>()));
         services.AddSingleton<ClientHandshake>();
+        services.AddSingleton<ServerSelector>();
+        services.AddSingleton<ActiveSessions>();
         services.AddSingleton<ClientSessionHandler>();
 
         services.AddSingleton<IReadOnlyList<(IPEndPoint, ListenerPolicy)>>(sp => options.Listeners.Select(l =>

@@ -1,6 +1,5 @@
-using System.Runtime.CompilerServices;
-
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace PgRouter.Routing;
 

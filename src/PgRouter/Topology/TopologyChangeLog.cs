@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace PgRouter.Topology;
 
 /// <summary>One log line per change that matters to an operator: leader, primary, switchover, staleness, members.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using PgRouter.Tests.Support;
 using PgRouter.Topology;
 using Xunit;
 using static PgRouter.Tests.Support.Topologies;

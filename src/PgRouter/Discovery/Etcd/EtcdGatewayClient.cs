@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using PgRouter.Configuration;
 
 namespace PgRouter.Discovery.Etcd;

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using PgRouter.Configuration;
 using PgRouter.Topology;
 
