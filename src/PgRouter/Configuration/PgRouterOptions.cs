@@ -20,6 +20,8 @@ internal sealed class PgRouterOptions
 
     public ConnectionOptions Connections { get; set; } = new();
 
+    public PoolingOptions Pooling { get; set; } = new();
+
     public AuthOptions Auth { get; set; } = new();
 
     public TlsOptions Tls { get; set; } = new();
@@ -50,6 +52,9 @@ internal sealed class ListenerOptions
     /// <summary>disable, allow or require; by default allow when Tls:CertificateFile is set, else disable.</summary>
     public string? ClientTls { get; set; }
 
+    /// <summary>Overrides Pooling:Mode for this listener.</summary>
+    public string? PoolMode { get; set; }
+
     /// <summary>A listener without an explicit mode offers TLS whenever PgRouter has a certificate.</summary>
     public Tls.ClientTlsMode EffectiveClientTls(TlsOptions tls) =>
         Tls.TlsModes.TryParseClient(ClientTls, out var mode) ? mode
@@ -69,6 +74,12 @@ internal sealed class DatabaseOptions
 
     /// <summary>Overrides the listener's and Auth:Method for this database.</summary>
     public string? AuthMethod { get; set; }
+
+    /// <summary>Overrides the listener's and Pooling:Mode for this database.</summary>
+    public string? PoolMode { get; set; }
+
+    /// <summary>Overrides Pooling:Size for this database.</summary>
+    public int? PoolSize { get; set; }
 }
 
 internal sealed class ClusterOptions
@@ -128,8 +139,8 @@ internal sealed class ConnectionOptions
     public TimeSpan StartupTimeout { get; set; } = TimeSpan.FromSeconds(15);
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a new connection waits for a primary (promotion, switchover) before it is refused.</summary>
-    public TimeSpan PrimaryWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a new connection or transaction waits for a primary (promotion, switchover, pause) before it is refused with 57P03.</summary>
+    public TimeSpan PauseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Largest Query, Parse, Bind, FunctionCall or CopyData message a client may send.</summary>
     public int MaxMessageBytes { get; set; } = Protocol.FrontendMessageRules.LargeMessageLimit;
@@ -172,6 +183,22 @@ internal sealed class KeepaliveOptions
             socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, BitConverter.GetBytes((int)UserTimeout.TotalMilliseconds));
         }
     }
+}
+
+/// <summary>Server connections shared by clients (not for passthrough logins, which relay one connection each).</summary>
+internal sealed class PoolingOptions
+{
+    /// <summary>transaction (a server per transaction) or session (a server per client session).</summary>
+    public string Mode { get; set; } = "transaction";
+
+    /// <summary>Server connections per (member, database, user) at most.</summary>
+    public int Size { get; set; } = 20;
+    public int MinIdle { get; set; }
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a client waits for a connection of a full pool before it gets 53300.</summary>
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>How PgRouter checks clients, where their secrets come from, and how it logs in to servers.</summary>

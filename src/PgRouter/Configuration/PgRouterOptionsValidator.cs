@@ -82,7 +82,7 @@ internal static class PgRouterOptionsValidator
         var connections = options.Connections;
         Check(connections.StartupTimeout > TimeSpan.Zero, "Connections:StartupTimeout", "must be positive");
         Check(connections.ConnectTimeout > TimeSpan.Zero, "Connections:ConnectTimeout", "must be positive");
-        Check(connections.PrimaryWaitTimeout >= TimeSpan.Zero, "Connections:PrimaryWaitTimeout", "must be zero or more");
+        Check(connections.PauseTimeout >= TimeSpan.Zero, "Connections:PauseTimeout", "must be zero or more");
         Check(connections.MaxMessageBytes is >= Protocol.FrontendMessageRules.SmallMessageLimit and <= Protocol.FrontendMessageRules.LargeMessageLimit,
             "Connections:MaxMessageBytes", $"must be between {Protocol.FrontendMessageRules.SmallMessageLimit} and {Protocol.FrontendMessageRules.LargeMessageLimit}");
         foreach (var (key, keepalive) in new[] { ("Connections:ClientKeepalive", connections.ClientKeepalive), ("Connections:ServerKeepalive", connections.ServerKeepalive), ("Etcd:Keepalive", options.Etcd.Keepalive) })
@@ -93,6 +93,23 @@ internal static class PgRouterOptionsValidator
         }
 
         ValidateSecurity(options, Check);
+
+        var pooling = options.Pooling;
+        Check(pooling.Mode is "transaction" or "session", "Pooling:Mode", $"'{pooling.Mode}' is not one of transaction, session");
+        Check(pooling.Size > 0, "Pooling:Size", "must be at least 1");
+        Check(pooling.MinIdle >= 0 && pooling.MinIdle <= pooling.Size, "Pooling:MinIdle", "must be between 0 and Pooling:Size");
+        Check(pooling.IdleTimeout > TimeSpan.Zero && pooling.Lifetime > TimeSpan.Zero && pooling.QueueTimeout > TimeSpan.Zero,
+            "Pooling", "IdleTimeout, Lifetime and QueueTimeout must be positive");
+        for (int i = 0; i < options.Listeners.Count; i++)
+        {
+            var mode = options.Listeners[i].PoolMode;
+            Check(mode is null or "transaction" or "session", $"Listeners:{i}:PoolMode", $"'{mode}' is not one of transaction, session");
+        }
+        foreach (var (name, database) in options.Databases)
+        {
+            Check(database.PoolMode is null or "transaction" or "session", $"Databases:{name}:PoolMode", $"'{database.PoolMode}' is not one of transaction, session");
+            Check(database.PoolSize is null or > 0, $"Databases:{name}:PoolSize", "must be at least 1");
+        }
 
         Check(!string.IsNullOrEmpty(options.Admin.Urls), "Admin:Urls", "set where the health and admin endpoints listen, e.g. http://127.0.0.1:6480");
         foreach (string url in (options.Admin.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))

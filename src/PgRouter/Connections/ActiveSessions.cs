@@ -8,27 +8,27 @@ namespace PgRouter.Connections;
 /// </summary>
 internal sealed class ActiveSessions(TimeProvider time)
 {
-    private readonly ConcurrentDictionary<SessionRelay, TaskCompletionSource> _relays = new();
+    private readonly ConcurrentDictionary<IActiveSession, TaskCompletionSource> _sessions = new();
     private readonly CancellationTokenSource _stopping = new();
 
     public CancellationToken Stopping => _stopping.Token;
 
-    /// <summary>Runs a relay as one of the active sessions; one that starts after the stop ends at once.</summary>
-    public async Task<RelayEnd> RunAsync(SessionRelay relay, byte[]? startupMessage)
+    /// <summary>Runs a session as one of the active ones; one that starts after the stop ends at once.</summary>
+    public async Task<RelayEnd> RunAsync(IActiveSession session, Func<Task<RelayEnd>> run)
     {
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _relays.TryAdd(relay, ended);
+        _sessions.TryAdd(session, ended);
         if (_stopping.IsCancellationRequested)
         {
-            relay.Terminate(ServerSelector.ShuttingDown);
+            session.Stop(ServerSelector.ShuttingDown);
         }
         try
         {
-            return await relay.RunAsync(startupMessage).ConfigureAwait(false);
+            return await run().ConfigureAwait(false);
         }
         finally
         {
-            _relays.TryRemove(relay, out _);
+            _sessions.TryRemove(session, out _);
             ended.SetResult();
         }
     }
@@ -40,13 +40,13 @@ internal sealed class ActiveSessions(TimeProvider time)
     public async Task StopAsync(TimeSpan grace)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var relay in _relays.Keys)
+        foreach (var session in _sessions.Keys)
         {
-            relay.Terminate(ServerSelector.ShuttingDown);
+            session.Stop(ServerSelector.ShuttingDown);
         }
         try
         {
-            await Task.WhenAll(_relays.Values.Select(ended => ended.Task)).WaitAsync(grace, time).ConfigureAwait(false);
+            await Task.WhenAll(_sessions.Values.Select(ended => ended.Task)).WaitAsync(grace, time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

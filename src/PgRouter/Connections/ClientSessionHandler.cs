@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Net.Sockets;
 using PgRouter.Authentication;
 using PgRouter.Configuration;
+using PgRouter.Pooling;
 using PgRouter.Protocol;
 using PgRouter.Routing;
 using PgRouter.Servers;
@@ -19,6 +19,9 @@ internal sealed partial class ClientSessionHandler(
     AuthPolicy authPolicy,
     DatabaseMap databases,
     ServerSelector selector,
+    PoolSelector poolSelector,
+    PoolPolicy poolPolicy,
+    ParsedStatements parsed,
     ActiveSessions sessions,
     CancelRegistry cancels,
     CancelForwarder cancelForwarder,
@@ -77,23 +80,90 @@ internal sealed partial class ClientSessionHandler(
             return;
         }
 
-        // PgRouter checks the client itself unless the listener or database hands that to the server.
-        ServerCredentials? credentials = null;
+        // PgRouter checks the client itself and pools its server connections, unless the listener or
+        // database hands authentication to the server (then one relayed connection per session).
         var method = authPolicy.MethodFor(listener.AuthMethod, request.Database);
-        if (method != AuthMethod.Passthrough)
+        if (method == AuthMethod.Passthrough)
         {
-            credentials = await authenticator.AuthenticateAsync(client, request, method, login).ConfigureAwait(false);
-            if (credentials is null)
+            await RelayAsync(client, request, listener).ConfigureAwait(false);
+            return;
+        }
+        var credentials = await authenticator.AuthenticateAsync(client, request, method, login).ConfigureAwait(false);
+        if (credentials is not null)
+        {
+            await PoolAsync(client, request, listener, credentials).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PoolAsync(ClientConnection client, ClientRequest request, ListenerPolicy listener, ServerCredentials credentials)
+    {
+        var (mode, poolSettings) = poolPolicy.For(listener.PoolMode, request.Database);
+        var route = request.Route;
+        var parameters = request.ServerParameters;
+        parameters.Set("user", credentials.User);
+        // Transaction pools log in with user and database only and apply each client's settings with SET;
+        // session pools log in with exactly the client's parameters, so RESET means what it means.
+        var login = mode == PoolMode.Session ? parameters : LoginParameters(parameters);
+        var poolRoute = new PoolRoute(route.Cluster, request.Target, listener.Replicas, route.Database, credentials, poolSettings,
+            login, mode == PoolMode.Session ? Fingerprint(parameters) : 0);
+        var settings = new SessionSettings(mode == PoolMode.Session ? new StartupParameters() : parameters);
+
+        var cancel = cancels.Register(client.Address);
+        long started = time.GetTimestamp();
+        try
+        {
+            var session = new PooledSession(client, poolRoute, mode, poolSelector, parsed, settings, cancel, load, options.MaxMessageBytes, sessions.Stopping, logger);
+            if (await session.LoginAsync(parameters).ConfigureAwait(false) is { } refused)
             {
+                await client.RefuseAsync(refused, request.User, request.Database).ConfigureAwait(false);
                 return;
             }
-            request.ServerParameters.Set("user", credentials.User);
+            if (options.LogConnections)
+            {
+                LogPooledStarted(client.Address, listener.Name, request.User, request.Database, route.Cluster, RouteTargets.Name(request.Target),
+                    mode == PoolMode.Session ? "session" : "transaction", credentials.ToString());
+            }
+            var end = await sessions.RunAsync(session, session.RunAsync).ConfigureAwait(false);
+            if (options.LogConnections)
+            {
+                LogPooledEnded(client.Address, request.User, route.Cluster, end, session.Transactions,
+                    time.GetElapsedTime(started).TotalSeconds, session.BytesFromClient, session.BytesFromServer);
+            }
         }
+        finally
+        {
+            cancels.Unregister(cancel);
+        }
+    }
 
+    private static StartupParameters LoginParameters(StartupParameters client)
+    {
+        var login = new StartupParameters();
+        login.Set("user", client["user"]);
+        login.Set("database", client["database"]);
+        return login;
+    }
+
+    /// <summary>Session pools are per set of startup parameters: the same set, the same pool.</summary>
+    private static ulong Fingerprint(StartupParameters parameters)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (name, value) in parameters.Items.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            hash.AppendData([0]);
+            hash.AppendData(value);
+            hash.AppendData([0]);
+        }
+        return BitConverter.ToUInt64(hash.GetHashAndReset()) | 1;
+    }
+
+    /// <summary>A passthrough session: one server connection, the login relayed, the server checks the client.</summary>
+    private async Task RelayAsync(ClientConnection client, ClientRequest request, ListenerPolicy listener)
+    {
         var (user, database, route) = (request.User, request.Database, request.Route);
-        var selection = await selector.SelectAsync(client.Address, route.Cluster, request.Target, listener.Replicas,
-            request.ServerParameters, credentials, sessions.Stopping).ConfigureAwait(false);
-        if (selection is not { Server: { } server, Member: { } member, LeaderRevision: var leaderRevision, Login: var serverLogin })
+        var selection = await selector.SelectAsync(client.Address, route.Cluster, request.Target, listener.Replicas, sessions.Stopping).ConfigureAwait(false);
+        if (selection is not { Server: { } server, Member: { } member, LeaderRevision: var leaderRevision })
         {
             await client.RefuseAsync(selection.Error!, user, database).ConfigureAwait(false);
             return;
@@ -106,21 +176,12 @@ internal sealed partial class ClientSessionHandler(
         {
             if (options.LogConnections)
             {
-                LogSessionStarted(client.Address, listener.Name, user, database, route.Cluster, member.Name, member.IsLeader ? "primary" : "replica", server.Address,
-                    credentials is null ? "passthrough" : credentials.ToString());
+                LogSessionStarted(client.Address, listener.Name, user, database, route.Cluster, member.Name, member.IsLeader ? "primary" : "replica", server.Address);
             }
-            if (serverLogin is not null)
-            {
-                cancel.Server = serverLogin.BackendKey is { } serverKey ? new ServerCancelTarget(route.Cluster, member.Name, server.Host, server.Port, serverKey) : null;
-                if (!await client.SendAsync(LoginCompleted(serverLogin, cancel)).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-
             var relay = new SessionRelay(client, server, new RelayContext(
-                route.Cluster, member.Name, member.IsLeader, leaderRevision, cancel, options.MaxMessageBytes, evidence), serverLoggedIn: serverLogin is not null);
-            var end = await sessions.RunAsync(relay, serverLogin is null ? FrontendMessages.StartupMessage(request.ServerParameters) : null).ConfigureAwait(false);
+                route.Cluster, member.Name, member.IsLeader, leaderRevision, cancel, options.MaxMessageBytes, evidence));
+            var startup = FrontendMessages.StartupMessage(request.ServerParameters);
+            var end = await sessions.RunAsync(relay, () => relay.RunAsync(startup)).ConfigureAwait(false);
             if (end == RelayEnd.ClientProtocolViolation)
             {
                 LogClientViolation(client.Address, user, route.Cluster, member.Name, relay.ClientError!.Message);
@@ -140,22 +201,14 @@ internal sealed partial class ClientSessionHandler(
         }
     }
 
-    /// <summary>What the client gets once PgRouter logged in to the server for it: AuthenticationOk, the server's parameters, PgRouter's key, ReadyForQuery.</summary>
-    private static byte[] LoginCompleted(LoginResult login, CancelEntry cancel)
-    {
-        var burst = new ArrayBufferWriter<byte>();
-        burst.Write(BackendMessages.AuthenticationOk);
-        foreach (var (name, value) in login.Parameters)
-        {
-            burst.Write(BackendMessages.ParameterStatus(name, value));
-        }
-        burst.Write(BackendMessages.BackendKeyData(cancel.ClientKey));
-        burst.Write(BackendMessages.ReadyForQuery(login.Status));
-        return burst.WrittenSpan.ToArray();
-    }
+    [LoggerMessage(300, LogLevel.Information, "client {Client} on {Listener}: user={User} database={Database} -> cluster {Cluster} member {Member} ({Role}, {Address}), server login: passthrough")]
+    private partial void LogSessionStarted(string client, string listener, string user, string database, string cluster, string member, string role, string address);
 
-    [LoggerMessage(300, LogLevel.Information, "client {Client} on {Listener}: user={User} database={Database} -> cluster {Cluster} member {Member} ({Role}, {Address}), server login: {Login}")]
-    private partial void LogSessionStarted(string client, string listener, string user, string database, string cluster, string member, string role, string address, string login);
+    [LoggerMessage(306, LogLevel.Information, "client {Client} on {Listener}: user={User} database={Database} -> cluster {Cluster} ({Target}, {Mode} pooling), server login: {Login}")]
+    private partial void LogPooledStarted(string client, string listener, string user, string database, string cluster, string target, string mode, string login);
+
+    [LoggerMessage(307, LogLevel.Information, "client {Client} user={User}: pooled session on cluster {Cluster} ended ({End}) after {Transactions} transactions, {Seconds:0.###} s, {BytesIn} bytes in, {BytesOut} bytes out")]
+    private partial void LogPooledEnded(string client, string user, string cluster, RelayEnd end, long transactions, double seconds, long bytesIn, long bytesOut);
 
     [LoggerMessage(301, LogLevel.Information, "client {Client} user={User}: session on cluster {Cluster} member {Member} ended ({End}){Open} after {Seconds:0.###} s, {BytesIn} bytes in, {BytesOut} bytes out")]
     private partial void LogSessionEnded(string client, string user, string cluster, string member, RelayEnd end, string open, double seconds, long bytesIn, long bytesOut);

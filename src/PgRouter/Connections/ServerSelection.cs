@@ -4,8 +4,8 @@ using PgRouter.Topology;
 
 namespace PgRouter.Connections;
 
-/// <summary>A server to use (logged in, when PgRouter holds credentials), or why there is none.</summary>
-internal sealed record ServerSelection(ServerConnection? Server, MemberView? Member, long LeaderRevision, LoginResult? Login, PgError? Error)
+/// <summary>A server to relay a session to, or why there is none.</summary>
+internal sealed record ServerSelection(ServerConnection? Server, MemberView? Member, long LeaderRevision, PgError? Error)
 {
-    public static ServerSelection Refused(PgError error) => new(null, null, 0, null, error);
+    public static ServerSelection Refused(PgError error) => new(null, null, 0, error);
 }

@@ -8,10 +8,9 @@ using PgRouter.Topology;
 namespace PgRouter.Connections;
 
 /// <summary>
-/// Finds a server for one client: routes, connects and (with credentials) logs in, tries other
-/// members when one cannot be reached or cannot take logins now, and waits (bounded) while the
-/// cluster has no primary. A server that turns out to be a standby where a primary was wanted is
-/// reported, and routing starts over.
+/// Finds a server for a relayed (passthrough) session: routes and connects, tries other members
+/// when one cannot be reached, and waits (bounded) while the cluster has no primary. The server
+/// checks the client itself; the relay watches for a standby where a primary was wanted.
 /// </summary>
 internal sealed partial class ServerSelector(
     ConnectionOptions options,
@@ -24,10 +23,8 @@ internal sealed partial class ServerSelector(
     public static readonly PgError ShuttingDown = new(SqlState.AdminShutdown, "terminating connection due to administrator command", "PgRouter is shutting down.");
 
     /// <param name="client">For logs.</param>
-    /// <param name="credentials">Null for a relayed login: the server is returned connected, not logged in.</param>
     /// <param name="stopping">PgRouter is shutting down: stop waiting.</param>
-    public async Task<ServerSelection> SelectAsync(string client, string cluster, RouteTarget target, ReplicaPolicy replicas,
-        StartupParameters serverParameters, ServerCredentials? credentials, CancellationToken stopping)
+    public async Task<ServerSelection> SelectAsync(string client, string cluster, RouteTarget target, ReplicaPolicy replicas, CancellationToken stopping)
     {
         var unreachable = new List<string>();
         string? lastError = null;
@@ -48,38 +45,7 @@ internal sealed partial class ServerSelector(
                         lastError = Unreachable(client, cluster, member.Name, current, error!, unreachable);
                         continue;
                     }
-                    if (credentials is null)
-                    {
-                        return new ServerSelection(server, member, current.LeaderRevision, null, null);
-                    }
-
-                    using (var deadline = new CancellationTokenSource(options.ConnectTimeout))
-                    {
-                        var login = await ServerLogin.LoginAsync(server, serverParameters, credentials, deadline.Token).ConfigureAwait(false);
-                        if (login.Error is { SqlState: SqlState.CannotConnectNow or SqlState.AdminShutdown or SqlState.CrashShutdown } notNow)
-                        {
-                            // Starting up, shutting down, recovering from a crash: another member may serve.
-                            await server.DisposeAsync().ConfigureAwait(false);
-                            lastError = Unreachable(client, cluster, member.Name, current, notNow.ToString(), unreachable);
-                            continue;
-                        }
-                        if (login.Error is { } refused)
-                        {
-                            await server.DisposeAsync().ConfigureAwait(false);
-                            return ServerSelection.Refused(refused with
-                            {
-                                Detail = $"PgRouter could not log in to member {member.Name} of cluster {cluster} as {credentials.User}. {refused.Detail}".TrimEnd(),
-                            });
-                        }
-                        if (member.IsLeader && login.Parameter("in_hot_standby") == "on")
-                        {
-                            // Taken out of the primary role by the report; the next decision waits or goes elsewhere.
-                            await server.DisposeAsync().ConfigureAwait(false);
-                            evidence.RecoveryStateSeen(cluster, member.Name, current.LeaderRevision, inRecovery: true);
-                            continue;
-                        }
-                        return new ServerSelection(server, member, current.LeaderRevision, login, null);
-                    }
+                    return new ServerSelection(server, member, current.LeaderRevision, null);
 
                 case RouteOutcome.Refuse:
                     // After failed connects, what went wrong with the last one is what the client needs to hear.
@@ -91,11 +57,11 @@ internal sealed partial class ServerSelector(
                 waitStarted = time.GetTimestamp();
                 LogWaiting(client, cluster, RouteTargets.Name(target), decision.Reason);
             }
-            var remaining = options.PrimaryWaitTimeout - time.GetElapsedTime(waitStarted);
+            var remaining = options.PauseTimeout - time.GetElapsedTime(waitStarted);
             if (remaining <= TimeSpan.Zero)
             {
                 return ServerSelection.Refused(new PgError(SqlState.CannotConnectNow,
-                    $"no {RouteTargets.Name(target)} server available in cluster {cluster} after waiting {options.PrimaryWaitTimeout.TotalSeconds:0.#} s",
+                    $"no {RouteTargets.Name(target)} server available in cluster {cluster} after waiting {options.PauseTimeout.TotalSeconds:0.#} s",
                     decision.Reason));
             }
             try

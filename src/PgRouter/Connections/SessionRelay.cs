@@ -10,8 +10,7 @@ namespace PgRouter.Connections;
 /// server authenticates the client), BackendKeyData (swapped for PgRouter's own), ParameterStatus
 /// in_hot_standby and ErrorResponse 25006 (evidence of a wrong role) and ReadyForQuery.
 /// </summary>
-/// <param name="serverLoggedIn">PgRouter logged in to the server itself: relaying starts at once.</param>
-internal sealed class SessionRelay(ClientConnection client, ServerConnection server, RelayContext context, bool serverLoggedIn) : IBackendMessageObserver
+internal sealed class SessionRelay(ClientConnection client, ServerConnection server, RelayContext context) : IBackendMessageObserver, IActiveSession
 {
     private enum ServerPhase
     {
@@ -24,7 +23,7 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
         Relaying,
     }
 
-    private ServerPhase _phase = serverLoggedIn ? ServerPhase.Relaying : ServerPhase.Authenticating;
+    private ServerPhase _phase = ServerPhase.Authenticating;
     private FrameWalker _clientFrames;
     private FrameWalker _serverFrames;
     private PgError? _clientError;
@@ -38,10 +37,10 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
 
     public long BytesFromServer { get; private set; }
 
-    /// <param name="startupMessage">For a relayed login, the StartupMessage to send the server first.</param>
-    public async Task<RelayEnd> RunAsync(byte[]? startupMessage)
+    /// <param name="startupMessage">The StartupMessage to send the server first.</param>
+    public async Task<RelayEnd> RunAsync(byte[] startupMessage)
     {
-        if (startupMessage is not null && !await server.Transport.SendAsync(startupMessage).ConfigureAwait(false))
+        if (!await server.Transport.SendAsync(startupMessage).ConfigureAwait(false))
         {
             return RelayEnd.ServerUnreachable;
         }
@@ -89,7 +88,7 @@ internal sealed class SessionRelay(ClientConnection client, ServerConnection ser
         "Reconnect: PgRouter routes the new connection to a member that is up.");
 
     /// <summary>Ends the session from outside (PgRouter stops): the server is dropped, the client told why.</summary>
-    public void Terminate(PgError reason)
+    public void Stop(PgError reason)
     {
         _termination = reason;
         server.Transport.Abort();

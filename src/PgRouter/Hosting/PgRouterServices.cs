@@ -4,6 +4,7 @@ using PgRouter.Configuration;
 using PgRouter.Connections;
 using PgRouter.Discovery.Etcd;
 using PgRouter.Monitoring;
+using PgRouter.Pooling;
 using PgRouter.Routing;
 using PgRouter.Tls;
 using PgRouter.Topology;
@@ -31,6 +32,11 @@ internal static class PgRouterServices
             sp.GetRequiredService<CancelRegistry>(), options.Connections.ConnectTimeout, sp.GetRequiredService<ILogger<CancelForwarder>>()));
         services.AddSingleton<ClientHandshake>();
         services.AddSingleton<ServerSelector>();
+        services.AddSingleton<ServerFactory>();
+        services.AddSingleton<PoolRegistry>();
+        services.AddSingleton<PoolSelector>();
+        services.AddSingleton<ParsedStatements>();
+        services.AddSingleton(new PoolPolicy(options.Pooling, options.Databases));
         services.AddSingleton<ActiveSessions>();
         services.AddSingleton<ClientSessionHandler>();
 
@@ -41,11 +47,13 @@ internal static class PgRouterServices
                 ? new LeastConnectionsBalancer(sp.GetRequiredService<MemberLoad>())
                 : new RoundRobinBalancer();
             AuthMethod? method = AuthMethods.TryParse(l.AuthMethod, out var parsed) ? parsed : null;
-            var policy = new ListenerPolicy(l.Name, target, new ReplicaPolicy(l.FallbackToPrimary, balancer), l.EffectiveClientTls(options.Tls), method);
+            PoolMode? poolMode = PoolModes.TryParse(l.PoolMode, out var pm) ? pm : null;
+            var policy = new ListenerPolicy(l.Name, target, new ReplicaPolicy(l.FallbackToPrimary, balancer), l.EffectiveClientTls(options.Tls), method, poolMode);
             return (new IPEndPoint(IPAddress.Parse(l.Address), l.Port), policy);
         }).ToList());
         services.AddHostedService<ListenerService>();
         services.AddHostedService<DiscoveryService>();
+        services.AddHostedService<PoolMaintenanceService>();
         return services;
     }
 

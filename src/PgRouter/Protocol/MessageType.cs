@@ -29,8 +29,12 @@ internal static class BackendMessage
     public const byte ParameterStatus = (byte)'S';
     public const byte ReadyForQuery = (byte)'Z';
     public const byte ErrorResponse = (byte)'E';
+    public const byte NoticeResponse = (byte)'N';
     public const byte NegotiateProtocolVersion = (byte)'v';
+    public const byte RowDescription = (byte)'T';
     public const byte DataRow = (byte)'D';
+    public const byte CommandComplete = (byte)'C';
+    public const byte CopyData = (byte)'d';
 }
 
 /// <summary>Codes of AuthenticationRequest ('R') messages.</summary>

@@ -56,6 +56,26 @@ internal static class StartupOptions
         return (kept.Count == 0 ? null : string.Join(' ', kept.Select(Escape)), own);
     }
 
+    /// <summary>The -c name=value (and --name=value) settings in options, for a pooled session to apply with SET.</summary>
+    public static List<(string Name, string Value)> Settings(string options)
+    {
+        var tokens = Split(options);
+        var settings = new List<(string, string)>();
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            string? setting = tokens[i] == "-c" && i + 1 < tokens.Count ? tokens[++i]
+                : tokens[i].StartsWith("-c", StringComparison.Ordinal) || tokens[i].StartsWith("--", StringComparison.Ordinal) ? tokens[i][2..]
+                : null;
+            int equals = setting?.IndexOf('=') ?? -1;
+            if (equals > 0)
+            {
+                // PostgreSQL reads --name-with-dashes as name_with_dashes.
+                settings.Add((setting![..equals].Replace('-', '_'), setting[(equals + 1)..]));
+            }
+        }
+        return settings;
+    }
+
     private static List<string> Split(string options)
     {
         var tokens = new List<string>();

@@ -1,0 +1,17 @@
+namespace PgRouter.Pooling;
+
+/// <summary>What a statement does to the server session, as far as pooling must know.</summary>
+internal enum StatementKind
+{
+    /// <summary>Leaves no state behind once its transaction ends.</summary>
+    Ordinary,
+
+    /// <summary>SET, RESET: session state PgRouter records and replays on the next server.</summary>
+    SessionSetting,
+
+    /// <summary>RESET ALL, DISCARD ALL: back to the session's defaults.</summary>
+    ResetAll,
+
+    /// <summary>State only this server session can hold (LISTEN, temp tables, SQL PREPARE, …): the client keeps its server.</summary>
+    PinsSession,
+}
