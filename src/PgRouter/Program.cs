@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Console;
 using PgRouter.Admin;
 using PgRouter.Configuration;
 using PgRouter.Hosting;
+using PgRouter.Pooling;
 using PgRouter.Topology;
 
 // Socket continuations run on the I/O thread that completed them: a message crosses PgRouter
@@ -50,7 +51,7 @@ builder.WebHost.UseUrls(options.Admin.Urls!.Split(';'));
 builder.Services.AddPgRouter(options);
 
 var app = builder.Build();
-AdminEndpoints.Map(app, app.Services.GetRequiredService<TopologyStore>());
+AdminEndpoints.Map(app, app.Services.GetRequiredService<TopologyStore>(), app.Services.GetRequiredService<PoolRegistry>());
 try
 {
     await app.RunAsync();

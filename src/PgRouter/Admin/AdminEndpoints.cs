@@ -1,14 +1,16 @@
+using PgRouter.Pooling;
 using PgRouter.Topology;
 
 namespace PgRouter.Admin;
 
 /// <summary>
 /// HTTP for load balancers and operators: /health answers 200 while this instance can route
-/// (every cluster has a topology, even a stale one), /clusters shows what PgRouter believes.
+/// (every cluster has a topology, even a stale one), /clusters shows what PgRouter believes,
+/// /pools the server connections it holds.
 /// </summary>
 internal static class AdminEndpoints
 {
-    public static void Map(WebApplication app, TopologyStore topology)
+    public static void Map(WebApplication app, TopologyStore topology, PoolRegistry pools)
     {
         app.MapGet("/health", () =>
         {
@@ -25,6 +27,25 @@ internal static class AdminEndpoints
         app.MapGet("/clusters", () => topology.Clusters.Select(name => Describe(topology.Current(name))));
         app.MapGet("/clusters/{name}", (string name) =>
             topology.Clusters.Contains(name) ? Results.Json(Describe(topology.Current(name))) : Results.NotFound());
+
+        app.MapGet("/pools", () => pools.Pools.OrderBy(p => p.Key.ToString(), StringComparer.Ordinal).Select(pool =>
+        {
+            var (total, idle, waiting) = pool.Counts();
+            return new
+            {
+                cluster = pool.Key.Cluster,
+                member = pool.Key.Member,
+                database = pool.Key.Database,
+                user = pool.Key.User,
+                mode = pool.Key.Parameters == 0 ? "transaction" : "session",
+                size = pool.Settings.Size,
+                total,
+                idle,
+                active = total - idle,
+                waiting,
+                idleServerPids = pool.IdleProcessIds(),
+            };
+        }));
     }
 
     private static object Describe(ClusterTopology cluster) => new

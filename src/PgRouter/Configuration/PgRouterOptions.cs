@@ -75,11 +75,20 @@ internal sealed class DatabaseOptions
     /// <summary>Overrides the listener's and Auth:Method for this database.</summary>
     public string? AuthMethod { get; set; }
 
-    /// <summary>Overrides the listener's and Pooling:Mode for this database.</summary>
-    public string? PoolMode { get; set; }
+    /// <summary>Overrides of the Pooling settings (and the listener's pool mode) for this database.</summary>
+    public PoolOverrides? Pool { get; set; }
+}
 
-    /// <summary>Overrides Pooling:Size for this database.</summary>
-    public int? PoolSize { get; set; }
+/// <summary>A database's own pool settings; what is not set comes from Pooling.</summary>
+internal sealed class PoolOverrides
+{
+    public string? Mode { get; set; }
+    public int? Size { get; set; }
+    public int? MinIdle { get; set; }
+    public TimeSpan? IdleTimeout { get; set; }
+    public TimeSpan? Lifetime { get; set; }
+    public TimeSpan? QueueTimeout { get; set; }
+    public TimeSpan? ConnectTimeout { get; set; }
 }
 
 internal sealed class ClusterOptions
@@ -199,6 +208,9 @@ internal sealed class PoolingOptions
 
     /// <summary>How long a client waits for a connection of a full pool before it gets 53300.</summary>
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long opening and logging in a server connection may take; by default Connections:ConnectTimeout.</summary>
+    public TimeSpan? ConnectTimeout { get; set; }
 }
 
 /// <summary>How PgRouter checks clients, where their secrets come from, and how it logs in to servers.</summary>

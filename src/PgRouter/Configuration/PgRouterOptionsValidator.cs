@@ -98,8 +98,8 @@ internal static class PgRouterOptionsValidator
         Check(pooling.Mode is "transaction" or "session", "Pooling:Mode", $"'{pooling.Mode}' is not one of transaction, session");
         Check(pooling.Size > 0, "Pooling:Size", "must be at least 1");
         Check(pooling.MinIdle >= 0 && pooling.MinIdle <= pooling.Size, "Pooling:MinIdle", "must be between 0 and Pooling:Size");
-        Check(pooling.IdleTimeout > TimeSpan.Zero && pooling.Lifetime > TimeSpan.Zero && pooling.QueueTimeout > TimeSpan.Zero,
-            "Pooling", "IdleTimeout, Lifetime and QueueTimeout must be positive");
+        Check(pooling.IdleTimeout > TimeSpan.Zero && pooling.Lifetime > TimeSpan.Zero && pooling.QueueTimeout > TimeSpan.Zero && (pooling.ConnectTimeout is null || pooling.ConnectTimeout > TimeSpan.Zero),
+            "Pooling", "IdleTimeout, Lifetime, QueueTimeout and ConnectTimeout must be positive");
         for (int i = 0; i < options.Listeners.Count; i++)
         {
             var mode = options.Listeners[i].PoolMode;
@@ -107,8 +107,17 @@ internal static class PgRouterOptionsValidator
         }
         foreach (var (name, database) in options.Databases)
         {
-            Check(database.PoolMode is null or "transaction" or "session", $"Databases:{name}:PoolMode", $"'{database.PoolMode}' is not one of transaction, session");
-            Check(database.PoolSize is null or > 0, $"Databases:{name}:PoolSize", "must be at least 1");
+            if (database.Pool is not { } pool)
+            {
+                continue;
+            }
+            string key = $"Databases:{name}:Pool";
+            int size = pool.Size ?? pooling.Size;
+            Check(pool.Mode is null or "transaction" or "session", $"{key}:Mode", $"'{pool.Mode}' is not one of transaction, session");
+            Check(size > 0, $"{key}:Size", "must be at least 1");
+            Check((pool.MinIdle ?? pooling.MinIdle) is var minIdle && minIdle >= 0 && minIdle <= size, $"{key}:MinIdle", "must be between 0 and the pool size");
+            Check(pool.IdleTimeout is null or { Ticks: > 0 } && pool.Lifetime is null or { Ticks: > 0 } && pool.QueueTimeout is null or { Ticks: > 0 }
+                && pool.ConnectTimeout is null or { Ticks: > 0 }, key, "IdleTimeout, Lifetime, QueueTimeout and ConnectTimeout must be positive");
         }
 
         Check(!string.IsNullOrEmpty(options.Admin.Urls), "Admin:Urls", "set where the health and admin endpoints listen, e.g. http://127.0.0.1:6480");

@@ -104,7 +104,7 @@ internal sealed partial class ClientSessionHandler(
         // Transaction pools log in with user and database only and apply each client's settings with SET;
         // session pools log in with exactly the client's parameters, so RESET means what it means.
         var login = mode == PoolMode.Session ? parameters : LoginParameters(parameters);
-        var poolRoute = new PoolRoute(route.Cluster, request.Target, listener.Replicas, route.Database, credentials, poolSettings,
+        var poolRoute = new PoolRoute(route.Cluster, request.Database, request.Target, listener.Replicas, route.Database, credentials, poolSettings,
             login, mode == PoolMode.Session ? Fingerprint(parameters) : 0);
         var settings = new SessionSettings(mode == PoolMode.Session ? new StartupParameters() : parameters);
 

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using PgRouter.Configuration;
 using PgRouter.Pooling;
 using PgRouter.Protocol;
@@ -8,8 +9,11 @@ using PgRouter.Topology;
 namespace PgRouter.Connections;
 
 /// <summary>Where one pooled session's transactions go: cluster, target, and the pool login it shares.</summary>
+/// <param name="Pool">The database name the client asked for: clients of one name share pools (with that name's settings).</param>
+/// <param name="Database">The database on the server.</param>
 internal sealed record PoolRoute(
     string Cluster,
+    string Pool,
     RouteTarget Target,
     ReplicaPolicy Replicas,
     string Database,
@@ -32,6 +36,11 @@ internal sealed partial class PoolSelector(
     TimeProvider time,
     ILogger<PoolSelector> logger)
 {
+    /// <summary>The server parameters a pool of this route last reported (any member: they share one configuration), if any.</summary>
+    public ImmutableDictionary<string, string>? KnownParameters(PoolRoute route) => pools.Pools
+        .FirstOrDefault(p => p.Parameters is not null && p.Key.Cluster == route.Cluster && p.Key.Database == route.Pool
+            && p.Key.User == route.Credentials.User && p.Key.Parameters == route.LoginFingerprint)?.Parameters;
+
     public async ValueTask<(Acquisition Result, MemberView? Member)> AcquireAsync(string client, PoolRoute route, CancellationToken stopping)
     {
         var unreachable = new List<string>();
@@ -46,7 +55,7 @@ internal sealed partial class PoolSelector(
             {
                 case RouteOutcome.Connect:
                     var member = decision.Member!;
-                    var pool = pools.Get(new PoolKey(route.Cluster, member.Name, route.Database, route.Credentials.User, route.LoginFingerprint), route.Settings, route.LoginParameters);
+                    var pool = pools.Get(new PoolKey(route.Cluster, member.Name, route.Pool, route.Credentials.User, route.LoginFingerprint), route.Settings, route.LoginParameters);
                     var acquired = await pool.AcquireAsync(member, route.Credentials, expectPrimary: member.IsLeader, stopping).ConfigureAwait(false);
                     switch (acquired.Failure)
                     {

@@ -9,11 +9,11 @@ namespace PgRouter.Connections;
 
 /// <summary>
 /// One client on pooled server connections. The client side (<see cref="RunAsync"/>) reads the
-/// client's messages, borrows a server when a transaction starts, renames prepared statements
-/// (every server knows a statement under a name of PgRouter's), and notes what answers to expect.
-/// The server side (<see cref="OnServerDataAsync"/>, on the server connection's read loop)
-/// forwards the answers, drops or reshapes those PgRouter caused, and gives the server back at a
-/// transaction boundary. A lock, held only while bytes are interpreted, keeps the two in step.
+/// client's messages, borrows a server when a transaction starts and translates the requests for
+/// it (PooledSession.Requests.cs). The server side (<see cref="OnServerDataAsync"/>, on the server
+/// connection's read loop) forwards the answers, drops or rewords those PgRouter caused
+/// (PooledSession.Answers.cs), and gives the server back at a transaction boundary. A lock, held
+/// only while bytes are interpreted, keeps the two in step.
 /// </summary>
 internal sealed partial class PooledSession(
     ClientConnection client,
@@ -28,9 +28,6 @@ internal sealed partial class PooledSession(
     CancellationToken stopping,
     ILogger logger) : IServerSession, IActiveSession
 {
-    /// <summary>A statement that never exists: closing it answers CloseComplete and changes nothing.</summary>
-    private const string NoStatement = "pgr_none";
-
     /// <summary>How a session's state is cleared before its server serves another one.</summary>
     private static readonly byte[] DiscardAll = FrontendMessages.Query("DISCARD ALL");
 
@@ -52,11 +49,17 @@ internal sealed partial class PooledSession(
     private bool _batchOpen;
     private bool _unnamedOnServer;
     private bool _ending;
+    private bool _sending;
     private string? _pinned;
     private PgError? _untold;
     private bool _skipToSync;
-    private bool _sending;
     private PgError? _stopReason;
+
+    /// <summary>The server discards the client's requests up to its next Sync (an error came while PgRouter waited).</summary>
+    private bool _serverSkipping;
+
+    /// <summary>The client side waits for a statement's result shape from the server.</summary>
+    private TaskCompletionSource? _shapeWait;
 
     public long Transactions { get; private set; }
 
@@ -64,42 +67,46 @@ internal sealed partial class PooledSession(
 
     public long BytesFromServer { get; private set; }
 
-    public TransactionStatus Status => _status;
-
     /// <summary>
-    /// Logs the client in without a server of its own: AuthenticationOk, the pool's server parameters
-    /// with the client's own values on top, PgRouter's key, ReadyForQuery. In session mode the server
-    /// that answered stays with the client. Returns the error to refuse the client with, if any.
+    /// Logs the client in without a server of its own: AuthenticationOk, the server parameters of its
+    /// pool with the client's own values on top, PgRouter's key, ReadyForQuery. A transaction pool
+    /// whose parameters are known needs no server for it, so clients connect even while the cluster
+    /// has no primary; in session mode the server that answered stays with the client. Returns the
+    /// error to refuse the client with, if any.
     /// </summary>
     public async Task<PgError?> LoginAsync(StartupParameters clientParameters)
     {
-        var (acquired, member) = await selector.AcquireAsync(client.Address, route, stopping).ConfigureAwait(false);
-        if (acquired.Server is not { } server)
+        var known = mode == PoolMode.Transaction ? selector.KnownParameters(route) : null;
+        if (known is null)
         {
-            return acquired.Error ?? new PgError(SqlState.CannotConnectNow, $"no server available in cluster {route.Cluster}");
+            var (acquired, member) = await selector.AcquireAsync(client.Address, route, stopping).ConfigureAwait(false);
+            if (acquired.Server is not { } server)
+            {
+                return acquired.Error ?? new PgError(SqlState.CannotConnectNow, $"no server available in cluster {route.Cluster}");
+            }
+            known = server.Parameters;
+            if (mode == PoolMode.Session)
+            {
+                lock (_lock)
+                {
+                    Attach(server, member!);
+                }
+            }
+            else
+            {
+                server.Pool.Return(server);
+            }
         }
 
         var burst = new ArrayBufferWriter<byte>();
         burst.Write(BackendMessages.AuthenticationOk);
-        foreach (var (name, value) in server.Parameters)
+        foreach (var (name, value) in known)
         {
             var own = clientParameters.Items.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
             burst.Write(BackendMessages.ParameterStatus(name, own is null ? value : Encoding.UTF8.GetString(own)));
         }
         burst.Write(BackendMessages.BackendKeyData(cancel.ClientKey));
         burst.Write(BackendMessages.ReadyForQuery(TransactionStatus.Idle));
-
-        if (mode == PoolMode.Session)
-        {
-            lock (_lock)
-            {
-                Attach(server, member!);
-            }
-        }
-        else
-        {
-            server.Pool.Return(server);
-        }
         return await client.SendAsync(burst.WrittenMemory).ConfigureAwait(false) ? null : new PgError(SqlState.ConnectionFailure, "the client went away");
     }
 
@@ -164,17 +171,25 @@ internal sealed partial class PooledSession(
                 await SendToServerAsync(server, turn.Consumed).ConfigureAwait(false);
                 Sent(server);
             }
+            if (turn.ShapeWait is { } shapeWait)
+            {
+                // Translation stopped before a statement whose shape the server is about to tell; the rest is read again after.
+                await shapeWait.ConfigureAwait(false);
+                input.AdvanceTo(turn.Consumed);
+                continue;
+            }
             input.AdvanceTo(turn.Consumed, buffer.End);
         }
     }
 
-    /// <summary>What the client side does with the bytes read: send them (translated) to a server, or skip them and tell the client.</summary>
-    private readonly record struct Turn(SequencePosition Consumed, PooledServer? Server, PgError? Tell, bool Ready, ReadOnlyMemory<byte> Reply = default);
+    /// <summary>What the client side does with the bytes read: send them (translated) to a server, or answer them itself.</summary>
+    private readonly record struct Turn(SequencePosition Consumed, PooledServer? Server, PgError? Tell = null, bool Ready = false,
+        ReadOnlyMemory<byte> Reply = default, Task? ShapeWait = null);
 
     /// <summary>
     /// Interprets the buffer for the attached server (marking a send under way, so the server is not
-    /// given back before the bytes are out), or skips it when there is no server to be had. False
-    /// when a server must be borrowed first.
+    /// given back before the bytes are out), answers it without a server, or skips it when there is
+    /// no server to be had. False when a server must be borrowed first.
     /// </summary>
     private bool TryTakeTurn(in ReadOnlySequence<byte> buffer, out Turn turn)
     {
@@ -188,50 +203,19 @@ internal sealed partial class PooledSession(
             }
             if (_server is null && TryAnswerLocally(buffer, out var answered))
             {
-                turn = new Turn(answered, null, null, false, _reply.Written);
+                turn = new Turn(answered, null, Reply: _reply.Written);
                 return true;
             }
             if (_server is { } server)
             {
-                var (consumed, tell, ready) = Translate(buffer, server);
+                var (consumed, shapeWait) = Translate(buffer, server);
                 _sending = true;
-                turn = new Turn(consumed, server, tell, ready);
+                turn = new Turn(consumed, server, ShapeWait: shapeWait);
                 return true;
             }
         }
         turn = default;
         return false;
-    }
-
-    /// <summary>
-    /// A lone Parse and Sync (libpq's PQprepare) of a statement known to parse, between transactions:
-    /// answered ParseComplete and ReadyForQuery without a server. See <see cref="ParsedStatements"/>.
-    /// </summary>
-    private bool TryAnswerLocally(in ReadOnlySequence<byte> buffer, out SequencePosition consumed)
-    {
-        consumed = buffer.Start;
-        var reader = new SequenceReader<byte>(buffer);
-        if (!FrameHeader.TryPeek(ref reader, out var parse) || parse.Type != FrontendMessage.Parse || reader.Remaining < parse.FrameSize + 5)
-        {
-            return false;
-        }
-        var frame = reader.UnreadSequence.Slice(0, parse.FrameSize);
-        reader.Advance(parse.FrameSize);
-        if (!FrameHeader.TryPeek(ref reader, out var sync) || sync.Type != FrontendMessage.Sync || sync.Length != 4
-            || !ExtendedMessages.TryReadParse(BackendMessageParser.Body(frame), out var name, out var query, out var types)
-            || name.IsEmpty || _statements.Find(name) is not null
-            || !parsed.Contains(route.Cluster, route.Database, route.Credentials.User, settings.Fingerprint, ClientStatements.ServerName(query, types)))
-        {
-            return false;
-        }
-        _statements.Define(name, query, types);
-        reader.Advance(sync.FrameSize);
-        consumed = reader.Position;
-        _reply.Clear();
-        _reply.Begin((byte)'1');
-        _reply.End();
-        _reply.WriteBytes(BackendMessages.ReadyForQuery(TransactionStatus.Idle));
-        return true;
     }
 
     /// <summary>The client side's bytes are out: if the server's answer already came, the server goes back now.</summary>
@@ -318,7 +302,7 @@ internal sealed partial class PooledSession(
         }
         if (header.Type != FrontendMessage.CopyData && header.Length > InspectLimit)
         {
-            violation = new PgError("54000", $"a message of {header.Length} bytes is too large for a pooled session",
+            violation = new PgError(SqlState.ProgramLimitExceeded, $"a message of {header.Length} bytes is too large for a pooled session",
                 Hint: "Connect to a passthrough database or listener for such messages.");
             return 0;
         }
@@ -348,6 +332,7 @@ internal sealed partial class PooledSession(
         _server = server;
         _member = member;
         _unnamedOnServer = false;
+        _serverSkipping = false;
         _status = TransactionStatus.Idle;
         _serverFrames = default;
         server.Lend(this);
@@ -366,300 +351,19 @@ internal sealed partial class PooledSession(
         _batchOpen = false;
         cancel.Server = null;
         load.Detach(route.Cluster, _member!.Name);
+        WakeShapeWait();
         return server;
-    }
-
-    /// <summary>
-    /// Interprets the complete client messages in the buffer (CopyData may stream) for the attached
-    /// server: renames statements, adds what the server lacks, notes each expected answer.
-    /// </summary>
-    private (SequencePosition Consumed, PgError? Tell, bool Ready) Translate(in ReadOnlySequence<byte> buffer, PooledServer server)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        _toServer.Begin(buffer);
-        if (server.Settings != settings.Fingerprint)
-        {
-            // This server was set up for someone else: RESET ALL and this client's settings first.
-            var setup = _toServer.Insert(buffer.Start);
-            setup.Begin(FrontendMessage.Query);
-            setup.WriteCString(settings.SetupSql.Length == 0 ? "RESET ALL" : settings.SetupSql);
-            setup.End();
-            _expected.Add(new Expectation(Expected.Setup));
-            server.Settings = settings.Fingerprint;
-        }
-        if (!_clientFrames.SkipPending(ref reader))
-        {
-            _toServer.End(reader.Position);
-            return (reader.Position, null, false);
-        }
-
-        while (FrameHeader.TryPeek(ref reader, out var header))
-        {
-            if (header.Type == FrontendMessage.Terminate || FrontendMessageRules.MaxLength(header.Type, maxMessageBytes) == 0 || header.Length < 4)
-            {
-                break;
-            }
-            if (header.Type == FrontendMessage.CopyData)
-            {
-                if (!_clientFrames.Pass(ref reader, header))
-                {
-                    break;
-                }
-                continue;
-            }
-            if (reader.Remaining < header.FrameSize)
-            {
-                break;
-            }
-            var start = reader.Position;
-            var frame = reader.UnreadSequence.Slice(0, header.FrameSize);
-            reader.Advance(header.FrameSize);
-            TranslateMessage(header.Type, frame, start, reader.Position, server);
-        }
-        _toServer.End(reader.Position);
-        return (reader.Position, null, false);
-    }
-
-    private void TranslateMessage(byte type, in ReadOnlySequence<byte> frame, SequencePosition start, SequencePosition end, PooledServer server)
-    {
-        switch (type)
-        {
-            case FrontendMessage.Query:
-                Classify(BackendMessageParser.Body(frame));
-                // A simple query replaces the unnamed statement.
-                _unnamedOnServer = false;
-                Expect(Expected.Sync, batchOpen: false);
-                break;
-            case FrontendMessage.Sync or FrontendMessage.FunctionCall:
-                Expect(Expected.Sync, batchOpen: false);
-                break;
-            case FrontendMessage.Execute:
-                Expect(Expected.Execute, batchOpen: true);
-                break;
-            case FrontendMessage.Flush:
-                _batchOpen = true;
-                break;
-            case FrontendMessage.Parse:
-                TranslateParse(frame, start, end, server);
-                break;
-            case FrontendMessage.Bind:
-                TranslateBind(frame, start, end, server);
-                break;
-            case FrontendMessage.Describe or FrontendMessage.Close:
-                TranslateTarget(type, frame, start, end, server);
-                break;
-            case FrontendMessage.CopyDone or FrontendMessage.CopyFail:
-                break;
-            default:
-                // Anything else after login (a stray password message): the server refuses it as PostgreSQL does.
-                Expect(Expected.Sync, batchOpen: false);
-                break;
-        }
-    }
-
-    private void TranslateParse(in ReadOnlySequence<byte> frame, SequencePosition start, SequencePosition end, PooledServer server)
-    {
-        _batchOpen = true;
-        if (!ExtendedMessages.TryReadParse(BackendMessageParser.Body(frame), out var name, out var query, out var types))
-        {
-            _expected.Add(new Expectation(Expected.Parse));
-            return;
-        }
-        Classify(query);
-        if (name.IsEmpty)
-        {
-            _statements.Define(name, query, types);
-            _unnamedOnServer = true;
-            _expected.Add(new Expectation(Expected.Parse));
-            return;
-        }
-
-        var output = _toServer.Replace(start, end);
-        if (_statements.Define(name, query, types) is not { } statement)
-        {
-            // The client defined this name already: the server says so (42P05), about PgRouter's name for it.
-            var existing = _statements.Find(name)!;
-            Prepare(output, existing, server);
-            ExtendedMessages.WriteParse(output, existing.ServerName, existing.Query, existing.ParameterTypes);
-            _expected.Add(new Expectation(Expected.Parse));
-        }
-        else if (server.Statements.Contains(statement.ServerName))
-        {
-            // Prepared on this server already (by this client or another): ParseComplete without parsing again.
-            ExtendedMessages.WriteTarget(output, FrontendMessage.Close, (byte)'S', NoStatement);
-            _expected.Add(new Expectation(Expected.FakeParse));
-        }
-        else
-        {
-            ExtendedMessages.WriteParse(output, statement.ServerName, statement.Query, statement.ParameterTypes);
-            server.Statements.Add(statement.ServerName);
-            _expected.Add(new Expectation(Expected.Parse, statement.ServerName));
-        }
-    }
-
-    private void TranslateBind(in ReadOnlySequence<byte> frame, SequencePosition start, SequencePosition end, PooledServer server)
-    {
-        _batchOpen = true;
-        if (!ExtendedMessages.TryReadBind(BackendMessageParser.Body(frame), out var portal, out var name, out var rest)
-            || _statements.Find(name) is not { } statement)
-        {
-            // Unknown to this client: the server answers 26000, as PostgreSQL would.
-            _expected.Add(new Expectation(Expected.Bind));
-            return;
-        }
-        if (name.IsEmpty && _unnamedOnServer)
-        {
-            _expected.Add(new Expectation(Expected.Bind));
-            return;
-        }
-        var output = _toServer.Replace(start, end);
-        Prepare(output, statement, server);
-        if (name.IsEmpty)
-        {
-            output.WriteBytes(frame);
-        }
-        else
-        {
-            ExtendedMessages.WriteBind(output, portal, statement.ServerName, rest);
-        }
-        _expected.Add(new Expectation(Expected.Bind));
-    }
-
-    private void TranslateTarget(byte type, in ReadOnlySequence<byte> frame, SequencePosition start, SequencePosition end, PooledServer server)
-    {
-        _batchOpen = true;
-        bool describe = type == FrontendMessage.Describe;
-        if (!ExtendedMessages.TryReadTarget(BackendMessageParser.Body(frame), out byte kind, out var name) || kind == (byte)'P')
-        {
-            _expected.Add(new Expectation(describe ? Expected.DescribePortal : Expected.Close));
-            return;
-        }
-
-        var statement = _statements.Find(name);
-        if (!describe)
-        {
-            // Statements are shared on the server: the client forgets its name, the server keeps the statement.
-            _statements.Remove(name);
-            if (name.IsEmpty)
-            {
-                _unnamedOnServer = false;
-            }
-            if (statement is not null && !name.IsEmpty)
-            {
-                ExtendedMessages.WriteTarget(_toServer.Replace(start, end), FrontendMessage.Close, (byte)'S', NoStatement);
-            }
-            _expected.Add(new Expectation(Expected.Close));
-            return;
-        }
-
-        if (statement is null || (name.IsEmpty && _unnamedOnServer))
-        {
-            _expected.Add(new Expectation(Expected.DescribeStatement));
-            return;
-        }
-        var output = _toServer.Replace(start, end);
-        Prepare(output, statement, server);
-        if (name.IsEmpty)
-        {
-            output.WriteBytes(frame);
-        }
-        else
-        {
-            ExtendedMessages.WriteTarget(output, FrontendMessage.Describe, (byte)'S', statement.ServerName);
-        }
-        _expected.Add(new Expectation(Expected.DescribeStatement));
-    }
-
-    /// <summary>Parses the statement on this server first when it lacks it; that ParseComplete is dropped.</summary>
-    private void Prepare(MessageWriter output, PreparedStatement statement, PooledServer server)
-    {
-        bool missing = statement.ServerName.Length == 0 ? !_unnamedOnServer : server.Statements.Add(statement.ServerName);
-        if (missing)
-        {
-            ExtendedMessages.WriteParse(output, statement.ServerName, statement.Query, statement.ParameterTypes);
-            _expected.Add(new Expectation(Expected.InjectedParse, statement.ServerName.Length == 0 ? null : statement.ServerName));
-            _unnamedOnServer |= statement.ServerName.Length == 0;
-        }
-    }
-
-    private void Expect(Expected kind, bool batchOpen)
-    {
-        _expected.Add(new Expectation(kind));
-        _batchOpen = batchOpen;
-    }
-
-    /// <summary>Session state: SET and RESET are recorded for the next servers; state only this server can keep pins the client to it.</summary>
-    private void Classify(ReadOnlySpan<byte> text)
-    {
-        int end = text.IndexOf((byte)0);
-        text = end >= 0 ? text[..end] : text;
-        if (mode == PoolMode.Session)
-        {
-            return;
-        }
-        switch (StatementClassifier.Classify(text, out string? reason))
-        {
-            case StatementKind.SessionSetting:
-                settings.Record(text);
-                _server!.Settings = settings.Fingerprint;
-                break;
-            case StatementKind.ResetAll:
-                settings.ResetAll();
-                _server!.Settings = settings.Fingerprint;
-                break;
-            case StatementKind.PinsSession when _pinned is null:
-                _pinned = reason;
-                _server!.Tainted |= reason == "LOAD";
-                LogPinned(client.Address, route.Cluster, reason!);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// No server for these requests (none could be had, or the transaction's server went away): they
-    /// are skipped up to Sync, as PostgreSQL skips after an error; the client hears the error once,
-    /// then ReadyForQuery at its Sync.
-    /// </summary>
-    private (SequencePosition Consumed, PgError? Tell, bool Ready) Skip(in ReadOnlySequence<byte> buffer)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        _clientFrames.SkipPending(ref reader);
-        var tell = _untold;
-        _untold = null;
-        while (FrameHeader.TryPeek(ref reader, out var header) && header.Length >= 4 && header.Type != FrontendMessage.Terminate)
-        {
-            if (!_clientFrames.Pass(ref reader, header))
-            {
-                break;
-            }
-            if (header.Type is FrontendMessage.Sync or FrontendMessage.Query or FrontendMessage.FunctionCall)
-            {
-                _skipToSync = false;
-                return (reader.Position, tell, true);
-            }
-        }
-        return (reader.Position, tell, false);
     }
 
     private async ValueTask SendToServerAsync(PooledServer server, SequencePosition consumed)
     {
-        bool sent;
-        if (_toServer.IsCopy)
+        var bytes = _toServer.IsCopy ? new ReadOnlySequence<byte>(_toServer.Copy) : _toServer.Original(consumed);
+        if (bytes.IsEmpty)
         {
-            BytesFromClient += _toServer.Copy.Length;
-            sent = await server.Connection.Transport.SendAsync(_toServer.Copy).ConfigureAwait(false);
+            return;
         }
-        else
-        {
-            var original = _toServer.Original(consumed);
-            if (original.IsEmpty)
-            {
-                return;
-            }
-            BytesFromClient += original.Length;
-            sent = await server.Connection.Transport.SendAsync(original).ConfigureAwait(false);
-        }
-        if (!sent)
+        BytesFromClient += bytes.Length;
+        if (!await server.Connection.Transport.SendAsync(bytes).ConfigureAwait(false))
         {
             // Its read loop notices the end and tells this session.
             server.Connection.Transport.Abort();
@@ -707,132 +411,6 @@ internal sealed partial class PooledSession(
             TryRelease(server);
         }
         return (consumed, !readyForQuery);
-    }
-
-    /// <summary>
-    /// Reads the server's answers against what was expected: forwarded as they are, except answers to
-    /// PgRouter's own requests (dropped) and the CloseComplete that stands for a ParseComplete.
-    /// Stops after ReadyForQuery, where the server may go back to its pool.
-    /// </summary>
-    private (SequencePosition Consumed, bool ReadyForQuery) FromServer(in ReadOnlySequence<byte> buffer, PooledServer server)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        _toClient.Begin(buffer);
-        if (!_serverFrames.SkipPending(ref reader))
-        {
-            _toClient.End(reader.Position);
-            return (reader.Position, false);
-        }
-        while (FrameHeader.TryPeek(ref reader, out var header) && header.Length >= 4)
-        {
-            // Rows and COPY data stream through without being read whole.
-            if (header.Type is BackendMessage.DataRow or BackendMessage.CopyData && _expected.Peek().Kind != Expected.Setup)
-            {
-                if (!_serverFrames.Pass(ref reader, header))
-                {
-                    break;
-                }
-                continue;
-            }
-            if (reader.Remaining < header.FrameSize)
-            {
-                break;
-            }
-            var start = reader.Position;
-            var frame = reader.UnreadSequence.Slice(0, header.FrameSize);
-            reader.Advance(header.FrameSize);
-            if (FromServerMessage(header.Type, frame, start, reader.Position, server))
-            {
-                _toClient.End(reader.Position);
-                return (reader.Position, true);
-            }
-        }
-        _toClient.End(reader.Position);
-        return (reader.Position, false);
-    }
-
-    /// <summary>True after ReadyForQuery.</summary>
-    private bool FromServerMessage(byte type, in ReadOnlySequence<byte> frame, SequencePosition start, SequencePosition end, PooledServer server)
-    {
-        var head = _expected.Peek();
-        bool setup = head.Kind == Expected.Setup;
-        switch (type)
-        {
-            case BackendMessage.ReadyForQuery:
-                // Everything the server skipped after an error ends here too.
-                Expectation popped;
-                do
-                {
-                    popped = _expected.Pop();
-                }
-                while (popped.Kind is not (Expected.Sync or Expected.Setup) && !_expected.IsEmpty);
-                if (popped.Kind == Expected.Setup)
-                {
-                    // PgRouter's own query: not the client's ReadyForQuery, unless the session is over (DISCARD ALL).
-                    _toClient.Drop(start, end);
-                    return _ending && _expected.IsEmpty;
-                }
-                _status = BackendMessageParser.ReadyForQueryStatus(frame);
-                return true;
-
-            case BackendMessage.ParameterStatus:
-                var (name, value) = BackendMessageParser.ParameterStatus(frame);
-                server.RecordParameter(name, value);
-                return false;
-
-            case BackendMessage.ErrorResponse:
-                if (setup)
-                {
-                    LogSetupFailed(client.Address, route.Cluster, BackendMessageParser.ErrorResponse(frame).ToString());
-                    _toClient.Drop(start, end);
-                }
-                else if (head.Kind is Expected.Parse or Expected.InjectedParse && head.Statement is { } refused)
-                {
-                    // The server did not prepare it: it must be parsed again next time.
-                    server.Statements.Remove(refused);
-                }
-                return false;
-
-            case (byte)'1':
-                var parsedOne = _expected.Pop();
-                if (parsedOne.Statement is { } serverName)
-                {
-                    parsed.Add(route.Cluster, route.Database, route.Credentials.User, server.Settings, serverName);
-                }
-                if (parsedOne.Kind == Expected.InjectedParse)
-                {
-                    _toClient.Drop(start, end);
-                }
-                return false;
-
-            case (byte)'3':
-                if (_expected.Pop().Kind == Expected.FakeParse)
-                {
-                    var output = _toClient.Replace(start, end);
-                    output.Begin((byte)'1');
-                    output.End();
-                }
-                return false;
-
-            case (byte)'2':
-                _expected.Pop();
-                return false;
-
-            case (byte)'n' or BackendMessage.RowDescription when head.Kind is Expected.DescribeStatement or Expected.DescribePortal:
-                _expected.Pop();
-                return false;
-
-            case BackendMessage.CommandComplete or (byte)'I' or (byte)'s' when head.Kind == Expected.Execute:
-                _expected.Pop();
-                return false;
-
-            default:
-                if (setup)
-                {
-                    _toClient.Drop(start, end);
-                }
-                return false;
-        }
     }
 
     /// <inheritdoc/>
@@ -941,6 +519,8 @@ internal sealed partial class PooledSession(
             {
                 _expected.Add(new Expectation(Expected.Setup));
                 server!.Settings = 0;
+                server.Statements.Clear();
+                server.StaleStatements.Clear();
                 _sending = true;
             }
             else if (server is not null)

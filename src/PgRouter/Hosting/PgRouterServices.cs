@@ -36,7 +36,7 @@ internal static class PgRouterServices
         services.AddSingleton<PoolRegistry>();
         services.AddSingleton<PoolSelector>();
         services.AddSingleton<ParsedStatements>();
-        services.AddSingleton(new PoolPolicy(options.Pooling, options.Databases));
+        services.AddSingleton(new PoolPolicy(options.Pooling, options.Connections.ConnectTimeout, options.Databases));
         services.AddSingleton<ActiveSessions>();
         services.AddSingleton<ClientSessionHandler>();
 

@@ -21,18 +21,18 @@ internal sealed class ClientStatements
     public int Count => _named.Count;
 
     /// <summary>Records a Parse; null when the client already has a statement by that name (PostgreSQL's 42P05).</summary>
-    public PreparedStatement? Define(ReadOnlySpan<byte> name, ReadOnlySpan<byte> query, ReadOnlySpan<byte> types)
+    public PreparedStatement? Define(ReadOnlySpan<byte> name, ReadOnlySpan<byte> query, ReadOnlySpan<byte> types, int shape = StatementShape.Unknown)
     {
         if (name.IsEmpty)
         {
-            return Unnamed = new PreparedStatement("", query.ToArray(), types.ToArray());
+            return Unnamed = new PreparedStatement("", "", query.ToArray(), types.ToArray());
         }
         string key = Encoding.UTF8.GetString(name);
         if (_named.ContainsKey(key))
         {
             return null;
         }
-        var statement = new PreparedStatement(ServerName(query, types), query.ToArray(), types.ToArray());
+        var statement = new PreparedStatement(key, ServerName(query, types), query.ToArray(), types.ToArray()) { Shape = shape };
         _named[key] = statement;
         return statement;
     }
@@ -61,6 +61,29 @@ internal sealed class ClientStatements
         {
             _named.Remove(Encoding.UTF8.GetString(name));
         }
+    }
+
+    /// <summary>A Parse that failed: the statement does not exist (unless the name was defined again since).</summary>
+    public void Forget(PreparedStatement statement)
+    {
+        if (statement.ClientName.Length == 0)
+        {
+            if (Unnamed == statement)
+            {
+                Unnamed = null;
+            }
+        }
+        else if (_named.TryGetValue(statement.ClientName, out var current) && current == statement)
+        {
+            _named.Remove(statement.ClientName);
+        }
+    }
+
+    /// <summary>DEALLOCATE ALL, DISCARD ALL.</summary>
+    public void Clear()
+    {
+        _named.Clear();
+        Unnamed = null;
     }
 
     /// <summary>The same query and parameter types give the same name on every server, whichever client prepared it.</summary>

@@ -6,13 +6,26 @@ internal enum Expected : byte
     /// <summary>The client's Parse: its ParseComplete goes to the client.</summary>
     Parse,
 
+    /// <summary>The client's Parse of a name it already has: the server's 42P05 is reworded with the client's name.</summary>
+    DuplicateParse,
+
     /// <summary>A Parse PgRouter added (the statement was missing on this server): its ParseComplete is dropped.</summary>
     InjectedParse,
 
-    /// <summary>The client's Parse of a statement the server already has: a harmless Close was sent instead, whose CloseComplete becomes ParseComplete.</summary>
-    FakeParse,
+    /// <summary>A Close PgRouter added (a copy to be replaced or known stale): its CloseComplete is dropped.</summary>
+    InjectedClose,
+
+    /// <summary>A Describe PgRouter added to learn a statement's result shape: its answers are dropped.</summary>
+    ShapeOf,
+
+    /// <summary>A simple-query statement PgRouter added before the client's own: its CommandComplete is dropped.</summary>
+    InjectedCommand,
 
     Bind,
+
+    /// <summary>A Bind of a statement whose result changed shape: sent to a statement that does not exist, the server's error reworded to 0A000.</summary>
+    StaleBind,
+
     Close,
     DescribeStatement,
     DescribePortal,
@@ -25,8 +38,9 @@ internal enum Expected : byte
     Setup,
 }
 
-/// <param name="Statement">For Parse and InjectedParse: the server-side name, forgotten if the server refuses it.</param>
-internal readonly record struct Expectation(Expected Kind, string? Statement = null);
+/// <param name="Statement">The statement a Parse, Describe or Bind is about.</param>
+/// <param name="Closed">For InjectedClose: the server-side name closed.</param>
+internal readonly record struct Expectation(Expected Kind, PreparedStatement? Statement = null, string? Closed = null);
 
 /// <summary>A ring buffer of expectations: filled by the client side, emptied by the server side, under the session's lock.</summary>
 internal sealed class ExpectationQueue
@@ -66,6 +80,24 @@ internal sealed class ExpectationQueue
         _head = (_head + 1) % _items.Length;
         _count--;
         return item;
+    }
+
+    /// <summary>Whether a Sync (or PgRouter's own query) comes before the first expectation of this kind.</summary>
+    public bool SyncBefore(Expected kind)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            var item = _items[(_head + i) % _items.Length];
+            if (item.Kind is Expected.Sync or Expected.Setup)
+            {
+                return true;
+            }
+            if (item.Kind == kind)
+            {
+                return false;
+            }
+        }
+        return false;
     }
 
     public void Clear() => (_head, _count) = (0, 0);

@@ -4,7 +4,7 @@ using PgRouter.Configuration;
 namespace PgRouter.Pooling;
 
 /// <summary>Which pool mode and limits a client gets: the database entry's, else the listener's mode, else the global ones.</summary>
-internal sealed class PoolPolicy(PoolingOptions global, IReadOnlyDictionary<string, DatabaseOptions> databases)
+internal sealed class PoolPolicy(PoolingOptions global, TimeSpan connectTimeout, IReadOnlyDictionary<string, DatabaseOptions> databases)
 {
     private readonly FrozenDictionary<string, DatabaseOptions> _databases = databases.ToFrozenDictionary();
 
@@ -13,9 +13,16 @@ internal sealed class PoolPolicy(PoolingOptions global, IReadOnlyDictionary<stri
     {
         _databases.TryGetValue(database, out var entry);
         entry ??= _databases.GetValueOrDefault("*");
-        var mode = PoolModes.TryParse(entry?.PoolMode, out var own) ? own
+        var own = entry?.Pool;
+        var mode = PoolModes.TryParse(own?.Mode, out var databaseMode) ? databaseMode
             : listener ?? (PoolModes.TryParse(global.Mode, out var configured) ? configured : PoolMode.Transaction);
-        var settings = new PoolSettings(entry?.PoolSize ?? global.Size, global.MinIdle, global.IdleTimeout, global.Lifetime, global.QueueTimeout);
+        var settings = new PoolSettings(
+            own?.Size ?? global.Size,
+            own?.MinIdle ?? global.MinIdle,
+            own?.IdleTimeout ?? global.IdleTimeout,
+            own?.Lifetime ?? global.Lifetime,
+            own?.QueueTimeout ?? global.QueueTimeout,
+            own?.ConnectTimeout ?? global.ConnectTimeout ?? connectTimeout);
         return (mode, settings);
     }
 }

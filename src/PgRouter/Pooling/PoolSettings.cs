@@ -6,4 +6,5 @@ namespace PgRouter.Pooling;
 /// <param name="IdleTimeout">An idle connection older than this (idle) is closed.</param>
 /// <param name="Lifetime">A connection older than this is closed when it is next idle.</param>
 /// <param name="QueueTimeout">A client waits this long for a connection before it gets 53300.</param>
-internal sealed record PoolSettings(int Size, int MinIdle, TimeSpan IdleTimeout, TimeSpan Lifetime, TimeSpan QueueTimeout);
+/// <param name="ConnectTimeout">Opening and logging in a server connection may take this long.</param>
+internal sealed record PoolSettings(int Size, int MinIdle, TimeSpan IdleTimeout, TimeSpan Lifetime, TimeSpan QueueTimeout, TimeSpan ConnectTimeout);

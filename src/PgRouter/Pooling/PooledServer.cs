@@ -34,10 +34,19 @@ internal sealed class PooledServer
     /// <summary>What the server reported in ParameterStatus, latest values.</summary>
     public ImmutableDictionary<string, string> Parameters { get; private set; }
 
-    /// <summary>Server-side names of the statements prepared on this connection (touched only by the session it is lent to).</summary>
-    public HashSet<string> Statements { get; } = [];
+    /// <summary>
+    /// Server-side names of the statements prepared on this connection, with their result shape
+    /// (<see cref="StatementShape"/>). Touched only by the session the connection is lent to.
+    /// </summary>
+    public Dictionary<string, int> Statements { get; } = [];
 
-    /// <summary>Fingerprint of the session settings applied to this connection (0: as logged in).</summary>
+    /// <summary>Statements on the server that must be closed before they are used again (their copy went stale, or a Close was skipped).</summary>
+    public List<string> StaleStatements { get; } = [];
+
+    /// <summary>Settings changed in a way PgRouter cannot tell: reset before anyone uses the connection again.</summary>
+    public const ulong SettingsUnknown = 2;
+
+    /// <summary>Fingerprint of the session settings applied to this connection (0: as logged in; fingerprints are odd).</summary>
     public ulong Settings { get; set; }
 
     /// <summary>State that DISCARD ALL cannot undo (LOAD): never lend it again.</summary>

@@ -12,7 +12,7 @@ internal sealed class ServerFactory(ConnectionOptions options, ServerTlsConnecto
     public async Task<Acquisition> CreateAsync(ServerPool pool, MemberView member, ServerCredentials credentials, bool expectPrimary)
     {
         var (connection, error) = await ServerConnection.ConnectAsync(
-            pool.Key.Cluster, member.Name, member.Host, member.Port, options.ConnectTimeout, options.ServerKeepalive, tls).ConfigureAwait(false);
+            pool.Key.Cluster, member.Name, member.Host, member.Port, pool.Settings.ConnectTimeout, options.ServerKeepalive, tls).ConfigureAwait(false);
         if (connection is null)
         {
             return Acquisition.Failed(AcquireFailure.Unreachable, new PgError(SqlState.SqlServerRejectedEstablishment, error!));
@@ -20,7 +20,7 @@ internal sealed class ServerFactory(ConnectionOptions options, ServerTlsConnecto
 
         var parameters = pool.LoginParameters.Clone();
         parameters.Set("user", credentials.User);
-        using var deadline = new CancellationTokenSource(options.ConnectTimeout);
+        using var deadline = new CancellationTokenSource(pool.Settings.ConnectTimeout);
         var login = await ServerLogin.LoginAsync(connection, parameters, credentials, deadline.Token).ConfigureAwait(false);
         if (login.Error is { } refused)
         {
@@ -40,6 +40,7 @@ internal sealed class ServerFactory(ConnectionOptions options, ServerTlsConnecto
         }
 
         var server = new PooledServer(connection, pool, login, time.GetTimestamp());
+        pool.Parameters = server.Parameters;
         server.Start();
         return Acquisition.Got(server);
     }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using PgRouter.Protocol;
 using PgRouter.Servers;
 using PgRouter.Topology;
@@ -27,6 +28,9 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
     /// <summary>The latest credentials a client of this pool brought, for connections opened in the background.</summary>
     public ServerCredentials? Credentials { get; set; }
 
+    /// <summary>What the latest server of this pool reported at login, for clients that log in without a server.</summary>
+    public ImmutableDictionary<string, string>? Parameters { get; set; }
+
     /// <summary>The member as last routed to, for connections opened in the background.</summary>
     public MemberView? Member { get; set; }
 
@@ -37,6 +41,15 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
         lock (_lock)
         {
             return (_total, _idle.Count, _waiters.Count);
+        }
+    }
+
+    /// <summary>The server process ids of the idle connections, for operators.</summary>
+    public List<int> IdleProcessIds()
+    {
+        lock (_lock)
+        {
+            return [.. _idle.Where(s => s.BackendKey is not null).Select(s => s.BackendKey!.Value.ProcessId)];
         }
     }
 

@@ -14,8 +14,16 @@ namespace PgRouter.Pooling;
 internal sealed class SessionSettings
 {
     private static readonly HashSet<string> LoginOnly = new(StringComparer.OrdinalIgnoreCase) { "user", "database", "replication", "options" };
-    private readonly List<string> _startup = [];
-    private readonly List<string> _statements = [];
+
+    /// <summary>SET forms whose name is not the parameter's (SET TIME ZONE, SET SCHEMA, …).</summary>
+    private static readonly (string Words, string Name)[] SpecialForms =
+    [
+        ("TIME ZONE", "timezone"), ("SCHEMA", "search_path"), ("NAMES", "client_encoding"), ("XML OPTION", "xmloption"),
+        ("SESSION AUTHORIZATION", "session_authorization"), ("SESSION CHARACTERISTICS", "session_characteristics"),
+    ];
+
+    private readonly List<(string Name, string Sql)> _startup = [];
+    private readonly List<(string Name, string Sql)> _statements = [];
     private string? _sql;
 
     public SessionSettings(StartupParameters parameters)
@@ -24,14 +32,14 @@ internal sealed class SessionSettings
         {
             if (!LoginOnly.Contains(name))
             {
-                AddSetting(name, Encoding.UTF8.GetString(value));
+                AddStartup(name, Encoding.UTF8.GetString(value));
             }
         }
         if (parameters["options"] is { } options)
         {
             foreach (var (name, value) in StartupOptions.Settings(options))
             {
-                AddSetting(name, value);
+                AddStartup(name, value);
             }
         }
         Fingerprint = Compute();
@@ -41,13 +49,27 @@ internal sealed class SessionSettings
     public ulong Fingerprint { get; private set; }
 
     /// <summary>The query that makes a server fit; only when <see cref="Fingerprint"/> is not 0.</summary>
-    public string SetupSql => _sql ??= string.Join(";", _statements.Count == 0 && _startup.Count == 0 ? [] : ["RESET ALL", .. _startup, .. _statements]);
+    public string SetupSql => _sql ??= _statements.Count == 0 && _startup.Count == 0
+        ? ""
+        : string.Join(";", ["RESET ALL", .. _startup.Select(s => s.Sql), .. _statements.Select(s => s.Sql)]);
 
-    /// <summary>A SET or RESET the client ran: replayed on its next servers.</summary>
-    public void Record(ReadOnlySpan<byte> statement)
+    /// <summary>
+    /// A SET or RESET the client ran, replayed on its next servers; a later one of the same parameter
+    /// replaces it. False when the server that ran it now differs from the fingerprint: RESET of a
+    /// startup parameter gives the server's default there, the client's startup value elsewhere.
+    /// </summary>
+    public bool Record(ReadOnlySpan<byte> statement)
     {
-        _statements.Add(Encoding.UTF8.GetString(statement).Trim().TrimEnd(';'));
+        string text = Encoding.UTF8.GetString(statement).Trim().TrimEnd(';').TrimEnd();
+        bool reset = text.StartsWith("RESET", StringComparison.OrdinalIgnoreCase);
+        string name = ParameterName(text[(reset ? 5 : 3)..]) ?? text;
+        _statements.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (!reset)
+        {
+            _statements.Add((name, text));
+        }
         Changed();
+        return !reset || !_startup.Exists(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>RESET ALL or DISCARD ALL: back to the startup parameters.</summary>
@@ -57,6 +79,38 @@ internal sealed class SessionSettings
         Changed();
     }
 
+    /// <summary>The parameter a SET or RESET is about (after the keyword), or null for a form not understood.</summary>
+    internal static string? ParameterName(string rest)
+    {
+        rest = rest.TrimStart();
+        if (rest.StartsWith("SESSION ", StringComparison.OrdinalIgnoreCase)
+            && !rest.StartsWith("SESSION AUTHORIZATION", StringComparison.OrdinalIgnoreCase)
+            && !rest.StartsWith("SESSION CHARACTERISTICS", StringComparison.OrdinalIgnoreCase))
+        {
+            rest = rest[8..].TrimStart();
+        }
+        foreach (var (words, name) in SpecialForms)
+        {
+            if (rest.StartsWith(words, StringComparison.OrdinalIgnoreCase) && (rest.Length == words.Length || !IsNameChar(rest[words.Length])))
+            {
+                return name;
+            }
+        }
+        if (rest.StartsWith('"'))
+        {
+            int close = rest.IndexOf('"', 1);
+            return close > 1 ? rest[1..close] : null;
+        }
+        int length = 0;
+        while (length < rest.Length && (IsNameChar(rest[length]) || rest[length] == '.'))
+        {
+            length++;
+        }
+        return length == 0 ? null : rest[..length].ToLowerInvariant();
+    }
+
+    private static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '_' or '$';
+
     private void Changed()
     {
         _sql = null;
@@ -64,15 +118,16 @@ internal sealed class SessionSettings
     }
 
     private ulong Compute() =>
-        _startup.Count == 0 && _statements.Count == 0 ? 0 : BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(SetupSql))) | 1;
+        SetupSql.Length == 0 ? 0 : BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(SetupSql))) | 1;
 
     /// <summary>Names come from the client: only ordinary configuration names are passed on, quoted.</summary>
-    private void AddSetting(string name, string value)
+    private void AddStartup(string name, string value)
     {
         if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.'))
         {
             return;
         }
-        _startup.Add($"SET \"{name}\" TO '{value.Replace("'", "''")}'");
+        _startup.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+        _startup.Add((name, $"SET \"{name}\" TO '{value.Replace("'", "''")}'"));
     }
 }

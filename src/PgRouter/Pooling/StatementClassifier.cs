@@ -50,11 +50,91 @@ internal static class StatementClassifier
         {
             return Pins("LOAD", out reason);
         }
+        if (ContainsIgnoringCase(query, "set_config"u8))
+        {
+            return StatementKind.SettingsUnknown;
+        }
         if (ContainsIgnoringCase(query, "pg_advisory_lock"u8) || ContainsIgnoringCase(query, "pg_try_advisory_lock"u8))
         {
             return Pins("session advisory lock", out reason);
         }
         return StatementKind.Ordinary;
+    }
+
+    /// <summary>
+    /// DEALLOCATE [PREPARE] name | ALL as a statement of its own; <paramref name="name"/> is null for
+    /// ALL. Names are folded to lower case unless quoted, as PostgreSQL does.
+    /// </summary>
+    public static bool TryReadDeallocate(ReadOnlySpan<byte> query, out string? name)
+    {
+        name = null;
+        var rest = query;
+        if (!Is(NextWord(ref rest), "DEALLOCATE"u8))
+        {
+            return false;
+        }
+        rest = SkipBlanks(rest);
+        var afterPrepare = rest;
+        if (Is(NextWord(ref afterPrepare), "PREPARE"u8))
+        {
+            rest = SkipBlanks(afterPrepare);
+        }
+
+        ReadOnlySpan<byte> identifier;
+        bool quoted = !rest.IsEmpty && rest[0] == '"';
+        if (quoted)
+        {
+            int close = 1;
+            while (true)
+            {
+                int next = rest[close..].IndexOf((byte)'"');
+                if (next < 0)
+                {
+                    return false;
+                }
+                close += next;
+                if (close + 1 < rest.Length && rest[close + 1] == '"')
+                {
+                    close += 2;
+                    continue;
+                }
+                break;
+            }
+            identifier = rest[1..close];
+            rest = rest[(close + 1)..];
+        }
+        else
+        {
+            int length = 0;
+            while (length < rest.Length && (char.IsAsciiLetterOrDigit((char)rest[length]) || rest[length] is (byte)'_' or (byte)'$' || rest[length] >= 0x80))
+            {
+                length++;
+            }
+            identifier = rest[..length];
+            rest = rest[length..];
+        }
+        rest = SkipBlanks(rest);
+        if (identifier.IsEmpty || !(rest.IsEmpty || (rest[0] == ';' && SkipBlanks(rest[1..]).IsEmpty)))
+        {
+            return false;
+        }
+        if (!quoted && Is(identifier, "ALL"u8))
+        {
+            return true;
+        }
+        if (quoted)
+        {
+            name = Encoding.UTF8.GetString(identifier).Replace("\"\"", "\"", StringComparison.Ordinal);
+            return true;
+        }
+        // Only ASCII letters fold, as in PostgreSQL's downcase_identifier for UTF-8.
+        var folded = identifier.ToArray();
+        for (int i = 0; i < folded.Length; i++)
+        {
+            folded[i] = folded[i] is >= (byte)'A' and <= (byte)'Z' ? (byte)(folded[i] + 32) : folded[i];
+        }
+        name = Encoding.UTF8.GetString(folded);
+        return true;
     }
 
     private static bool IsTemp(ReadOnlySpan<byte> word) => Is(word, "TEMP"u8) || Is(word, "TEMPORARY"u8);

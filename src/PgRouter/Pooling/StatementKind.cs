@@ -9,6 +9,9 @@ internal enum StatementKind
     /// <summary>SET, RESET: session state PgRouter records and replays on the next server.</summary>
     SessionSetting,
 
+    /// <summary>Changes settings in a way that cannot be replayed (set_config): the server is reset before its next use.</summary>
+    SettingsUnknown,
+
     /// <summary>RESET ALL, DISCARD ALL: back to the session's defaults.</summary>
     ResetAll,
 

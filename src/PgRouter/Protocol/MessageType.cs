@@ -35,6 +35,13 @@ internal static class BackendMessage
     public const byte DataRow = (byte)'D';
     public const byte CommandComplete = (byte)'C';
     public const byte CopyData = (byte)'d';
+    public const byte ParseComplete = (byte)'1';
+    public const byte BindComplete = (byte)'2';
+    public const byte CloseComplete = (byte)'3';
+    public const byte ParameterDescription = (byte)'t';
+    public const byte NoData = (byte)'n';
+    public const byte EmptyQueryResponse = (byte)'I';
+    public const byte PortalSuspended = (byte)'s';
 }
 
 /// <summary>Codes of AuthenticationRequest ('R') messages.</summary>

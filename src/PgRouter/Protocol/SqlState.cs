@@ -18,4 +18,6 @@ internal static class SqlState
     public const string InvalidParameterValue = "22023";
     public const string UndefinedObject = "42704";
     public const string InternalError = "XX000";
+    public const string ProgramLimitExceeded = "54000";
+    public const string DuplicatePreparedStatement = "42P05";
 }

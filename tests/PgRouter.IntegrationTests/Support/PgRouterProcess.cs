@@ -105,6 +105,9 @@ internal sealed class PgRouterProcess : IAsyncDisposable
                 ["fake_app"] = new JsonObject { ["Cluster"] = "fake", ["Database"] = "app" },
                 ["static_app"] = new JsonObject { ["Cluster"] = "static", ["Database"] = "app" },
                 ["app_relay"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["AuthMethod"] = "passthrough" },
+                // One server connection for all its clients: what one client leaves on it, the next one meets.
+                ["app_one"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Pool"] = new JsonObject { ["Size"] = 1, ["QueueTimeout"] = "00:00:02" } },
+                ["app_session"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Pool"] = new JsonObject { ["Mode"] = "session", ["Size"] = 1 } },
             },
             ["Clusters"] = new JsonObject
             {
@@ -144,6 +147,13 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     public static string ConnectionString(int port, string database = "app", string user = "app", string password = "app", string? options = null) =>
         $"Host=127.0.0.1;Port={port};Username={user};Password={password};Database={database};Pooling=false;Timeout=20;Command Timeout=60;Include Error Detail=true"
         + (options is null ? "" : $";Options={options}");
+
+    /// <summary>The pools PgRouter holds (GET /pools).</summary>
+    public async Task<JsonArray> PoolsAsync() => (await Http.GetFromJsonAsync<JsonArray>($"http://127.0.0.1:{AdminPort}/pools"))!;
+
+    /// <summary>Server connections open in the pools of a database, whatever the member.</summary>
+    public async Task<int> ServerConnectionsAsync(string database) =>
+        (await PoolsAsync()).Where(p => p!["database"]!.GetValue<string>() == database).Sum(p => p!["total"]!.GetValue<int>());
 
     /// <summary>What PgRouter believes about a cluster (GET /clusters/NAME), or null if it does not answer.</summary>
     public async Task<JsonNode?> ClusterAsync(string name)

@@ -15,6 +15,42 @@ internal sealed record RawMessage(char Type, byte[] Body)
 
     public string? Message => Field('M');
 
+    /// <summary>The message in a few characters, as <see cref="RawClient.ExchangeAsync"/> lists them.</summary>
+    public string Describe() => Type switch
+    {
+        'E' => $"E[{SqlState} {Message}]",
+        'Z' => $"Z[{(char)Body[0]}]",
+        'C' => $"C[{Encoding.UTF8.GetString(Body, 0, Body.Length - 1)}]",
+        'T' => $"T[{string.Join(',', Columns())}]",
+        'D' => $"D[{string.Join(',', Values())}]",
+        _ => Type.ToString(),
+    };
+
+    private IEnumerable<string> Columns()
+    {
+        int count = BinaryPrimitives.ReadInt16BigEndian(Body);
+        int offset = 2;
+        for (int i = 0; i < count; i++)
+        {
+            int end = Array.IndexOf(Body, (byte)0, offset);
+            yield return Encoding.UTF8.GetString(Body, offset, end - offset);
+            offset = end + 1 + 18;
+        }
+    }
+
+    private IEnumerable<string> Values()
+    {
+        int count = BinaryPrimitives.ReadInt16BigEndian(Body);
+        int offset = 2;
+        for (int i = 0; i < count; i++)
+        {
+            int length = BinaryPrimitives.ReadInt32BigEndian(Body.AsSpan(offset));
+            offset += 4;
+            yield return length < 0 ? "NULL" : Encoding.UTF8.GetString(Body, offset, length);
+            offset += Math.Max(length, 0);
+        }
+    }
+
     private string? Field(char code)
     {
         if (Type != 'E')
@@ -97,6 +133,25 @@ internal sealed class RawClient : IAsyncDisposable
         }
         byte[] body = new byte[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1)) - 4];
         return await ReadExactlyAsync(body, deadline.Token) ? new RawMessage((char)header[0], body) : null;
+    }
+
+    /// <summary>
+    /// Sends the messages and reads the answers up to ReadyForQuery, written compactly for comparison:
+    /// "1 2 T[a,b] D[1,x] C[SELECT 1] Z[I]", errors as "E[SQLSTATE message]", nothing after a close.
+    /// </summary>
+    public async Task<string> ExchangeAsync(params byte[][] messages)
+    {
+        await SendAsync(messages);
+        var answers = new List<string>();
+        while (await ReadAsync(TimeSpan.FromSeconds(30)) is { } message)
+        {
+            answers.Add(message.Describe());
+            if (message.Type == 'Z')
+            {
+                break;
+            }
+        }
+        return string.Join(' ', answers);
     }
 
     /// <summary>True when the peer closed: the read ends with no more bytes.</summary>
