@@ -155,6 +155,10 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     public async Task<int> ServerConnectionsAsync(string database) =>
         (await PoolsAsync()).Where(p => p!["database"]!.GetValue<string>() == database).Sum(p => p!["total"]!.GetValue<int>());
 
+    /// <summary>The most server connections any single pool of the database holds now.</summary>
+    public async Task<int> LargestPoolAsync(string database) =>
+        (await PoolsAsync()).Where(p => p!["database"]!.GetValue<string>() == database).Select(p => p!["total"]!.GetValue<int>()).DefaultIfEmpty(0).Max();
+
     /// <summary>What PgRouter believes about a cluster (GET /clusters/NAME), or null if it does not answer.</summary>
     public async Task<JsonNode?> ClusterAsync(string name)
     {
