@@ -6,6 +6,11 @@ using PgRouter.Hosting;
 using PgRouter.Pooling;
 using PgRouter.Topology;
 
+if (AdminCommand.Handles(args))
+{
+    return await AdminCommand.RunAsync(args);
+}
+
 // Socket continuations run on the I/O thread that completed them: a message crosses PgRouter
 // without a thread-pool hop. Read once, before the first socket exists.
 if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
@@ -51,7 +56,8 @@ builder.WebHost.UseUrls(options.Admin.Urls!.Split(';'));
 builder.Services.AddPgRouter(options);
 
 var app = builder.Build();
-AdminEndpoints.Map(app, app.Services.GetRequiredService<TopologyStore>(), app.Services.GetRequiredService<PoolRegistry>());
+AdminEndpoints.Map(app, app.Services.GetRequiredService<TopologyStore>(), app.Services.GetRequiredService<PoolRegistry>(),
+    app.Services.GetRequiredService<ClusterControl>());
 try
 {
     await app.RunAsync();

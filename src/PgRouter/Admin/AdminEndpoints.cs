@@ -6,12 +6,22 @@ namespace PgRouter.Admin;
 /// <summary>
 /// HTTP for load balancers and operators: /health answers 200 while this instance can route
 /// (every cluster has a topology, even a stale one), /clusters shows what PgRouter believes,
-/// /pools the server connections it holds.
+/// /pools the server connections it holds; POSTs pause, resume and switch over a cluster.
 /// </summary>
 internal static class AdminEndpoints
 {
-    public static void Map(WebApplication app, TopologyStore topology, PoolRegistry pools)
+    private static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(10);
+
+    public static void Map(WebApplication app, TopologyStore topology, PoolRegistry pools, ClusterControl control)
     {
+        // An operator's request runs to its end even if the HTTP client gives up: a half-done switchover helps nobody.
+        var stopping = app.Lifetime.ApplicationStopping;
+        app.MapPost("/clusters/{name}/pause", async (string name, double? drainTimeout) =>
+            Answer(await control.PauseAsync(name, Seconds(drainTimeout), stopping)));
+        app.MapPost("/clusters/{name}/resume", (string name) => Answer(control.Resume(name)));
+        app.MapPost("/clusters/{name}/switchover", async (string name, string? candidate, double? drainTimeout) =>
+            Answer(await control.SwitchoverAsync(name, candidate, Seconds(drainTimeout), stopping)));
+
         app.MapGet("/health", () =>
         {
             var clusters = topology.Clusters.Select(topology.Current).ToList();
@@ -48,6 +58,17 @@ internal static class AdminEndpoints
         }));
     }
 
+    private static TimeSpan Seconds(double? value) => value is > 0 ? TimeSpan.FromSeconds(value.Value) : DefaultDrainTimeout;
+
+    private static IResult Answer(ControlResult result) => Results.Json(new
+    {
+        ok = result.Status == StatusCodes.Status200OK,
+        message = result.Message,
+        busyLeft = result.BusyLeft,
+        heldSeconds = Math.Round(result.HeldSeconds, 3),
+        newLeader = result.NewLeader,
+    }, statusCode: result.Status);
+
     private static object Describe(ClusterTopology cluster) => new
     {
         name = cluster.Name,
@@ -60,6 +81,8 @@ internal static class AdminEndpoints
         primaryReason = cluster.PrimaryReason,
         failover = cluster.Failover is { } f ? new { leader = f.Leader, candidate = f.Candidate, scheduledAt = f.ScheduledAt } : null,
         switchoverPending = cluster.SwitchoverPending,
+        hold = cluster.Hold.ToString().ToLowerInvariant(),
+        holdReason = cluster.HoldReason,
         members = cluster.Members.Select(m => new
         {
             name = m.Name,

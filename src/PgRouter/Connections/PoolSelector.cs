@@ -65,7 +65,7 @@ internal sealed partial class PoolSelector(
                             string error = acquired.Error?.ToString() ?? "unreachable";
                             LogUnreachable(client, route.Cluster, member.Name, error);
                             evidence.ConnectFailed(route.Cluster, member.Name, current.LeaderRevision, error);
-                            unreachable.Add(member.Name);
+                            Router.ExcludeAfterConnectFailure(member, unreachable);
                             lastError = $"{member.Name}: {error}";
                             continue;
                         case AcquireFailure.WrongRole:

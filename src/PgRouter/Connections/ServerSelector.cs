@@ -42,7 +42,7 @@ internal sealed partial class ServerSelector(
                         cluster, member.Name, member.Host, member.Port, options.ConnectTimeout, options.ServerKeepalive, serverTls).ConfigureAwait(false);
                     if (server is null)
                     {
-                        lastError = Unreachable(client, cluster, member.Name, current, error!, unreachable);
+                        lastError = Unreachable(client, cluster, member, current, error!, unreachable);
                         continue;
                     }
                     return new ServerSelection(server, member, current.LeaderRevision, null);
@@ -78,12 +78,12 @@ internal sealed partial class ServerSelector(
         }
     }
 
-    private string Unreachable(string client, string cluster, string member, ClusterTopology current, string error, List<string> unreachable)
+    private string Unreachable(string client, string cluster, MemberView member, ClusterTopology current, string error, List<string> unreachable)
     {
-        LogConnectFailed(client, cluster, member, error);
-        evidence.ConnectFailed(cluster, member, current.LeaderRevision, error);
-        unreachable.Add(member);
-        return $"{member}: {error}";
+        LogConnectFailed(client, cluster, member.Name, error);
+        evidence.ConnectFailed(cluster, member.Name, current.LeaderRevision, error);
+        Router.ExcludeAfterConnectFailure(member, unreachable);
+        return $"{member.Name}: {error}";
     }
 
     [LoggerMessage(303, LogLevel.Warning, "client {Client}: cluster {Cluster} member {Member} unreachable: {Error}")]

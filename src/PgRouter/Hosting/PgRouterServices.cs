@@ -1,4 +1,5 @@
 using System.Net;
+using PgRouter.Admin;
 using PgRouter.Authentication;
 using PgRouter.Configuration;
 using PgRouter.Connections;
@@ -38,6 +39,7 @@ internal static class PgRouterServices
         services.AddSingleton<ParsedStatements>();
         services.AddSingleton(new PoolPolicy(options.Pooling, options.Connections.ConnectTimeout, options.Databases));
         services.AddSingleton<ActiveSessions>();
+        services.AddSingleton<ClusterControl>();
         services.AddSingleton<ClientSessionHandler>();
 
         services.AddSingleton<IReadOnlyList<(IPEndPoint, ListenerPolicy)>>(sp => options.Listeners.Select(l =>

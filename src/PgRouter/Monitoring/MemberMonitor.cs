@@ -112,7 +112,7 @@ internal sealed class MemberMonitor : IMemberEvidence
             {
                 return;
             }
-            var interval = current.HasData && current.PrimaryStatus is PrimaryStatus.Pending or PrimaryStatus.Fenced
+            var interval = current.HasData && current.PrimaryStatus is PrimaryStatus.Pending or PrimaryStatus.Fenced or PrimaryStatus.Unreachable
                 ? _options.PromotionInterval
                 : _options.Interval;
             var remaining = interval - _time.GetElapsedTime(started);

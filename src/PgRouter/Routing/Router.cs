@@ -24,6 +24,10 @@ internal static class Router
 
             case RouteTarget.Replica:
             case RouteTarget.PreferReplica:
+                if (topology.Hold == ClusterHold.All)
+                {
+                    return Held(topology);
+                }
                 var replicas = ReadableReplicas(topology, exclude);
                 if (replicas.Count > 0)
                 {
@@ -34,6 +38,10 @@ internal static class Router
                     : RouteDecision.Refuse(NoReplica(topology, exclude));
 
             default:
+                if (topology.Hold == ClusterHold.All)
+                {
+                    return Held(topology);
+                }
                 var members = ReadableReplicas(topology, exclude);
                 if (WritablePrimary(topology, exclude) is { } primary)
                 {
@@ -42,6 +50,19 @@ internal static class Router
                 return members.Count > 0
                     ? RouteDecision.Connect(policy.Balancer.Pick(topology.Name, members))
                     : ToPrimary(topology, exclude);
+        }
+    }
+
+    /// <summary>
+    /// A replica that failed to connect is skipped for the rest of this routing; the leader is
+    /// not: the failure marks it unreachable in the topology, and writes wait for it to come back
+    /// or for Patroni to elect another leader.
+    /// </summary>
+    public static void ExcludeAfterConnectFailure(MemberView member, List<string> exclude)
+    {
+        if (!member.IsLeader)
+        {
+            exclude.Add(member.Name);
         }
     }
 
@@ -55,6 +76,10 @@ internal static class Router
         {
             return RouteDecision.Wait($"cluster {topology.Name} is switching over: leader {topology.LeaderName} is stepping down");
         }
+        if (topology.Hold != ClusterHold.None)
+        {
+            return Held(topology);
+        }
 
         var primary = topology.Primary!;
         return exclude.Contains(primary.Name)
@@ -64,7 +89,10 @@ internal static class Router
     }
 
     private static MemberView? WritablePrimary(ClusterTopology topology, IReadOnlyCollection<string> exclude) =>
-        !topology.SwitchoverPending && topology.Primary is { } primary && !exclude.Contains(primary.Name) ? primary : null;
+        !topology.SwitchoverPending && topology.Hold == ClusterHold.None && topology.Primary is { } primary && !exclude.Contains(primary.Name) ? primary : null;
+
+    private static RouteDecision Held(ClusterTopology topology) =>
+        RouteDecision.Wait($"cluster {topology.Name} is held: {topology.HoldReason}");
 
     private static List<MemberView> ReadableReplicas(ClusterTopology topology, IReadOnlyCollection<string> exclude)
     {

@@ -14,6 +14,7 @@ namespace PgRouter.Topology;
 /// <param name="PrimaryReason">What was seen about the primary, for logs and client errors.</param>
 /// <param name="Failover">Patroni's failover key, while it holds a request (a switchover, maybe scheduled).</param>
 /// <param name="SwitchoverPending">That request asks the current leader to step down now.</param>
+/// <param name="Hold">What an operator holds back, and why (<paramref name="HoldReason"/>).</param>
 internal sealed record ClusterTopology(
     string Name,
     long Version,
@@ -26,7 +27,9 @@ internal sealed record ClusterTopology(
     string PrimaryReason,
     FailoverRequest? Failover,
     bool SwitchoverPending,
-    ImmutableArray<MemberView> Members)
+    ImmutableArray<MemberView> Members,
+    ClusterHold Hold = ClusterHold.None,
+    string? HoldReason = null)
 {
     public static ClusterTopology Empty(string name) =>
         new(name, 0, 0, 0, HasData: false, IsStale: false, null, PrimaryStatus.None, "no discovery data yet", null, false, []);

@@ -3,6 +3,7 @@ namespace PgRouter.Topology;
 /// <summary>One member as routing sees it: discovery and observations combined.</summary>
 /// <param name="LagBytes">How far behind the leader: measured replay lag when fresh, else Patroni's figure.</param>
 /// <param name="NotReadableReason">Why it cannot take reads whatever the lag limit; null when it can.</param>
+/// <param name="ApiUrl">Patroni's REST API of the member (null for static hosts).</param>
 internal sealed record MemberView(
     string Name,
     string Host,
@@ -16,7 +17,8 @@ internal sealed record MemberView(
     bool NoFailover,
     bool? InRecovery,
     bool Reachable,
-    string? NotReadableReason)
+    string? NotReadableReason,
+    string? ApiUrl)
 {
     public string Address => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

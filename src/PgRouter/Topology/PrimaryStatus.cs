@@ -13,4 +13,7 @@ internal enum PrimaryStatus
 
     /// <summary>The leader key names it, but the server itself says it is in recovery: no writes go there.</summary>
     Fenced,
+
+    /// <summary>The leader takes no connections (crashed, restarting): writes wait for it or for its successor.</summary>
+    Unreachable,
 }

@@ -59,7 +59,8 @@ internal static class TopologyBuilder
                 member.NoFailover,
                 seen?.InRecovery,
                 seen?.Reachable ?? true,
-                isLeader ? "it is the leader" : NotReadableReason(member, seen, fresh, lag, maxLagBytes, discovered.RolesFromProbes)));
+                isLeader ? "it is the leader" : NotReadableReason(member, seen, fresh, lag, maxLagBytes, discovered.RolesFromProbes),
+                member.ApiUrl));
         }
 
         bool switchoverPending = status == PrimaryStatus.Confirmed
@@ -102,9 +103,12 @@ internal static class TopologyBuilder
         }
 
         // Only an observation from the current term counts: the new leader was a replica a moment ago.
-        bool? inRecovery = observations.TryGetValue(leaderName, out var seen) && seen.LeaderRevision == discovered.LeaderRevision
-            ? seen.InRecovery
-            : null;
+        var seen = observations.TryGetValue(leaderName, out var o) && o.LeaderRevision == discovered.LeaderRevision ? o : null;
+        if (seen is { Reachable: false })
+        {
+            return (leaderName, PrimaryStatus.Unreachable, $"leader {leaderName} takes no connections: {seen.Error}");
+        }
+        bool? inRecovery = seen?.InRecovery;
         if (inRecovery == false)
         {
             return (leaderName, PrimaryStatus.Confirmed, $"leader {leaderName} takes writes");

@@ -40,6 +40,18 @@ internal sealed partial class TopologyChangeLog(ILogger<TopologyChangeLog> logge
             }
         }
 
+        if (before.Hold != after.Hold)
+        {
+            if (after.Hold == ClusterHold.None)
+            {
+                Released(cluster, before.Hold);
+            }
+            else
+            {
+                Held(cluster, after.Hold, after.HoldReason ?? "");
+            }
+        }
+
         if (before.IsStale != after.IsStale)
         {
             if (after.IsStale)
@@ -119,4 +131,10 @@ internal sealed partial class TopologyChangeLog(ILogger<TopologyChangeLog> logge
 
     [LoggerMessage(12, LogLevel.Warning, "cluster {Cluster} member {Member}: takes no reads: {Reason}")]
     private partial void MemberNotReadable(string cluster, string member, string reason);
+
+    [LoggerMessage(13, LogLevel.Warning, "cluster {Cluster}: new transactions held ({Hold}): {Reason}")]
+    private partial void Held(string cluster, ClusterHold hold, string reason);
+
+    [LoggerMessage(14, LogLevel.Information, "cluster {Cluster}: hold on {Hold} released, waiting transactions go on")]
+    private partial void Released(string cluster, ClusterHold hold);
 }

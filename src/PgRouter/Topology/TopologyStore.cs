@@ -37,6 +37,10 @@ internal sealed class TopologyStore
 
     public void SetStale(string cluster, bool stale) => Update(cluster, slot => slot.IsStale = stale);
 
+    /// <summary>Holds back new transactions of the cluster (or lets them go with <see cref="ClusterHold.None"/>).</summary>
+    public void SetHold(string cluster, ClusterHold hold, string? reason) =>
+        Update(cluster, slot => slot.Hold = (hold, hold == ClusterHold.None ? null : reason));
+
     public void Observe(string cluster, string member, MemberObservation observation) =>
         Update(cluster, slot => slot.Observations = slot.Observations.SetItem(member, observation));
 
@@ -55,7 +59,8 @@ internal sealed class TopologyStore
             previous = slot.Current;
             long freshSince = _time.GetTimestamp() - (long)(ObservationLifetime.TotalSeconds * _time.TimestampFrequency);
             var now = _time.GetUtcNow();
-            next = TopologyBuilder.Build(cluster, slot.MaxLagBytes, previous.Version + 1, slot.Discovered, slot.IsStale, slot.Observations, freshSince, now);
+            next = TopologyBuilder.Build(cluster, slot.MaxLagBytes, previous.Version + 1, slot.Discovered, slot.IsStale, slot.Observations, freshSince, now)
+                with { Hold = slot.Hold.Kind, HoldReason = slot.Hold.Reason };
             Volatile.Write(ref slot.Current, next);
             changed = slot.Changed;
             slot.Changed = NewSignal();
@@ -92,5 +97,6 @@ internal sealed class TopologyStore
         public bool IsStale;
         public ImmutableDictionary<string, MemberObservation> Observations = ImmutableDictionary<string, MemberObservation>.Empty;
         public ITimer? SwitchoverCheck;
+        public (ClusterHold Kind, string? Reason) Hold = (ClusterHold.None, null);
     }
 }

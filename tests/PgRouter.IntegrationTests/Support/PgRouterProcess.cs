@@ -17,10 +17,14 @@ internal sealed class PgRouterProcess : IAsyncDisposable
     private readonly ConcurrentQueue<LogLine> _log = new();
 
     private readonly StreamWriter _logFile;
+    private readonly string _executable;
+    private readonly string _configFile;
 
-    private PgRouterProcess(Process process, int portBase, string workDirectory)
+    private PgRouterProcess(Process process, int portBase, string workDirectory, string executable, string configFile)
     {
         _process = process;
+        _executable = executable;
+        _configFile = configFile;
         PortBase = portBase;
         // Kept after the run for whoever has to find out why a test failed.
         _logFile = new StreamWriter(Path.Combine(workDirectory, "pgrouter.log"), append: false) { AutoFlush = true };
@@ -68,7 +72,7 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var router = new PgRouterProcess(Process.Start(start)!, portBase, workDirectory);
+        var router = new PgRouterProcess(Process.Start(start)!, portBase, workDirectory, executable, configFile);
         if (!waitForPrimary)
         {
             return router;
@@ -197,6 +201,10 @@ internal sealed class PgRouterProcess : IAsyncDisposable
         await _process.WaitForExitAsync(deadline.Token);
         return _process.ExitCode;
     }
+
+    /// <summary>Runs `pgrouter VERB ...` with this instance's configuration file, as an operator would.</summary>
+    public Task<CommandResult> CommandAsync(params string[] arguments) =>
+        Commands.RunAsync("dotnet", [_executable, .. arguments, "--config", _configFile], TimeSpan.FromMinutes(2));
 
     public LogLine? FindLog(Func<string, bool> match) => _log.FirstOrDefault(line => match(line.Text));
 
