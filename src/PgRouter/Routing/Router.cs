@@ -20,7 +20,7 @@ internal static class Router
         switch (target)
         {
             case RouteTarget.Primary:
-                return ToPrimary(topology, exclude);
+                return ToPrimary(topology);
 
             case RouteTarget.Replica:
             case RouteTarget.PreferReplica:
@@ -34,7 +34,7 @@ internal static class Router
                     return RouteDecision.Connect(policy.Balancer.Pick(topology.Name, replicas));
                 }
                 return target == RouteTarget.PreferReplica || policy.FallbackToPrimary
-                    ? ToPrimary(topology, exclude)
+                    ? ToPrimary(topology)
                     : RouteDecision.Refuse(NoReplica(topology, exclude));
 
             default:
@@ -43,13 +43,13 @@ internal static class Router
                     return Held(topology);
                 }
                 var members = ReadableReplicas(topology, exclude);
-                if (WritablePrimary(topology, exclude) is { } primary)
+                if (WritablePrimary(topology) is { } primary)
                 {
                     members.Add(primary);
                 }
                 return members.Count > 0
                     ? RouteDecision.Connect(policy.Balancer.Pick(topology.Name, members))
-                    : ToPrimary(topology, exclude);
+                    : ToPrimary(topology);
         }
     }
 
@@ -66,7 +66,7 @@ internal static class Router
         }
     }
 
-    private static RouteDecision ToPrimary(ClusterTopology topology, IReadOnlyCollection<string> exclude)
+    private static RouteDecision ToPrimary(ClusterTopology topology)
     {
         if (topology.PrimaryStatus != PrimaryStatus.Confirmed)
         {
@@ -80,16 +80,11 @@ internal static class Router
         {
             return Held(topology);
         }
-
-        var primary = topology.Primary!;
-        return exclude.Contains(primary.Name)
-            ? RouteDecision.Refuse(new PgError(SqlState.SqlServerRejectedEstablishment,
-                $"primary {primary.Name} of cluster {topology.Name} at {primary.Address} is unreachable"))
-            : RouteDecision.Connect(primary);
+        return RouteDecision.Connect(topology.Primary!);
     }
 
-    private static MemberView? WritablePrimary(ClusterTopology topology, IReadOnlyCollection<string> exclude) =>
-        !topology.SwitchoverPending && topology.Hold == ClusterHold.None && topology.Primary is { } primary && !exclude.Contains(primary.Name) ? primary : null;
+    private static MemberView? WritablePrimary(ClusterTopology topology) =>
+        !topology.SwitchoverPending && topology.Hold == ClusterHold.None ? topology.Primary : null;
 
     private static RouteDecision Held(ClusterTopology topology) =>
         RouteDecision.Wait($"cluster {topology.Name} is held: {topology.HoldReason}");

@@ -57,12 +57,52 @@ public class RouterTests
     }
 
     [Fact]
-    public void Primary_Unreachable_IsRefusedWith08004()
+    public void Primary_LeaderThatTakesNoConnections_WaitsForItOrItsSuccessor()
     {
-        var decision = Decide(RouteTarget.Primary, Build(Dcs()), exclude: "pg1");
+        var topology = Build(Dcs(), new Dictionary<string, MemberObservation> { ["pg1"] = Seen(inRecovery: null, reachable: false) });
 
-        Assert.Equal(RouteOutcome.Refuse, decision.Outcome);
-        Assert.Equal("08004", decision.Error!.SqlState);
+        var decision = Decide(RouteTarget.Primary, topology);
+
+        Assert.Equal(RouteOutcome.Wait, decision.Outcome);
+        Assert.Contains("leader pg1 takes no connections", decision.Reason);
+    }
+
+    [Fact]
+    public void ConnectFailure_ExcludesAReplicaButNeverTheLeader()
+    {
+        var topology = Build(Dcs());
+        var exclude = new List<string>();
+
+        Router.ExcludeAfterConnectFailure(topology.FindMember("pg1")!, exclude);
+        Router.ExcludeAfterConnectFailure(topology.FindMember("pg2")!, exclude);
+
+        Assert.Equal(["pg2"], exclude);
+    }
+
+    [Theory]
+    [InlineData("Writes", "Primary", "Wait")]
+    [InlineData("Writes", "Replica", "Connect")]
+    [InlineData("Writes", "Any", "Connect")]
+    [InlineData("All", "Primary", "Wait")]
+    [InlineData("All", "Replica", "Wait")]
+    [InlineData("All", "PreferReplica", "Wait")]
+    [InlineData("All", "Any", "Wait")]
+    public void Hold_WritesHoldsThePrimaryOnly_AllHoldsEverything(string hold, string target, string outcome)
+    {
+        var topology = Build(Dcs()) with { Hold = Enum.Parse<ClusterHold>(hold), HoldReason = "paused by an operator" };
+        var expected = Enum.Parse<RouteOutcome>(outcome);
+
+        var decision = Decide(Enum.Parse<RouteTarget>(target), topology);
+
+        Assert.Equal(expected, decision.Outcome);
+        if (expected == RouteOutcome.Wait)
+        {
+            Assert.Contains("is held: paused by an operator", decision.Reason);
+        }
+        else
+        {
+            Assert.False(decision.Member!.IsLeader);
+        }
     }
 
     [Fact]

@@ -64,6 +64,17 @@ public class TopologyBuilderTests
     }
 
     [Fact]
+    public void Build_LeaderThatFailedToConnectInThisTerm_IsUnreachable_AFailureBeforeTheKeyMovedIsNot()
+    {
+        var failed = Build(Dcs(), Observed(("pg1", Seen(inRecovery: null, reachable: false))));
+        var failedLastTerm = Build(Dcs(), Observed(("pg1", Seen(inRecovery: null, reachable: false, leaderRevision: LeaderRevision - 1))));
+
+        Assert.Equal(PrimaryStatus.Unreachable, failed.PrimaryStatus);
+        Assert.Null(failed.Primary);
+        Assert.Equal(PrimaryStatus.Confirmed, failedLastTerm.PrimaryStatus);
+    }
+
+    [Fact]
     public void Build_MasterInDcsButServerInRecovery_IsFenced()
     {
         var topology = Build(Dcs(), Observed(("pg1", Seen(inRecovery: true))));
