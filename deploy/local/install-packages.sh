@@ -4,10 +4,10 @@
 # temporary policy-rc.d stops that (removed afterwards only if we created it).
 set -euo pipefail
 
-# The bed (PostgreSQL, etcd, Patroni), the clients the tests drive (psql, pgbench, psycopg2, pgJDBC),
+# The bed (PostgreSQL, etcd, Patroni), the clients the tests drive (psql, pgbench, psycopg2, psycopg 3, pgJDBC),
 # openssl for the demo certificates, and the peers the benchmarks compare with (PgBouncer, HAProxy).
 packages=(postgresql-15 postgresql-client-15 etcd-server etcd-client patroni python3-etcd
-          python3-psycopg2 libpostgresql-jdbc-java openssl pgbouncer haproxy curl procps)
+          python3-psycopg2 python3-psycopg libpostgresql-jdbc-java openssl pgbouncer haproxy curl procps)
 # pgJDBC needs a Java runtime; any will do.
 command -v java >/dev/null || packages+=(default-jre-headless)
 

@@ -111,6 +111,8 @@ internal sealed class PgRouterProcess : IAsyncDisposable
                 ["app_relay"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["AuthMethod"] = "passthrough" },
                 // One server connection for all its clients: what one client leaves on it, the next one meets.
                 ["app_one"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Pool"] = new JsonObject { ["Size"] = 1, ["QueueTimeout"] = "00:00:02" } },
+                // Few servers for many clients: every client's statements travel between server connections.
+                ["app_few"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Pool"] = new JsonObject { ["Size"] = 3 } },
                 ["app_session"] = new JsonObject { ["Cluster"] = Bed.Cluster, ["Database"] = "app", ["Pool"] = new JsonObject { ["Mode"] = "session", ["Size"] = 1 } },
             },
             ["Clusters"] = new JsonObject
