@@ -73,7 +73,7 @@ internal sealed partial class AuthQuery(
                     connections.ConnectTimeout, connections.ServerKeepalive, tls).ConfigureAwait(false);
                 if (connection is null)
                 {
-                    return Unavailable(cluster, member.Name, error!);
+                    return Unavailable(cluster, member.Name, error!.Message);
                 }
                 var parameters = new StartupParameters();
                 parameters.Set("user", options.User);

@@ -13,5 +13,6 @@ internal interface IMemberEvidence
     void ReadOnlyErrorSeen(string cluster, string member);
 
     /// <summary>A connection to the member failed: keep clients away until a probe reaches it.</summary>
-    void ConnectFailed(string cluster, string member, long leaderRevision, string error);
+    /// <param name="serverDown">The server takes no connections (see <see cref="Servers.ConnectError"/>).</param>
+    void ConnectFailed(string cluster, string member, long leaderRevision, string error, bool serverDown);
 }

@@ -64,7 +64,7 @@ internal sealed partial class PoolSelector(
                         case AcquireFailure.Unreachable:
                             string error = acquired.Error?.ToString() ?? "unreachable";
                             LogUnreachable(client, route.Cluster, member.Name, error);
-                            evidence.ConnectFailed(route.Cluster, member.Name, current.LeaderRevision, error);
+                            evidence.ConnectFailed(route.Cluster, member.Name, current.LeaderRevision, error, serverDown: true);
                             Router.ExcludeAfterConnectFailure(member, unreachable);
                             lastError = $"{member.Name}: {error}";
                             continue;

@@ -43,6 +43,11 @@ internal sealed partial class ServerSelector(
                     if (server is null)
                     {
                         lastError = Unreachable(client, cluster, member, current, error!, unreachable);
+                        if (!error!.ServerDown)
+                        {
+                            // PgRouter itself is refused (TLS): another try or another member will not do better.
+                            return ServerSelection.Refused(new PgError(SqlState.SqlServerRejectedEstablishment, error.Message));
+                        }
                         continue;
                     }
                     return new ServerSelection(server, member, current.LeaderRevision, null);
@@ -78,12 +83,12 @@ internal sealed partial class ServerSelector(
         }
     }
 
-    private string Unreachable(string client, string cluster, MemberView member, ClusterTopology current, string error, List<string> unreachable)
+    private string Unreachable(string client, string cluster, MemberView member, ClusterTopology current, ConnectError error, List<string> unreachable)
     {
-        LogConnectFailed(client, cluster, member.Name, error);
-        evidence.ConnectFailed(cluster, member.Name, current.LeaderRevision, error);
+        LogConnectFailed(client, cluster, member.Name, error.Message);
+        evidence.ConnectFailed(cluster, member.Name, current.LeaderRevision, error.Message, error.ServerDown);
         Router.ExcludeAfterConnectFailure(member, unreachable);
-        return $"{member.Name}: {error}";
+        return $"{member.Name}: {error.Message}";
     }
 
     [LoggerMessage(303, LogLevel.Warning, "client {Client}: cluster {Cluster} member {Member} unreachable: {Error}")]

@@ -63,9 +63,9 @@ internal sealed class MemberMonitor : IMemberEvidence
 
     public void ReadOnlyErrorSeen(string cluster, string member) => _wake[cluster].Set();
 
-    public void ConnectFailed(string cluster, string member, long leaderRevision, string error)
+    public void ConnectFailed(string cluster, string member, long leaderRevision, string error, bool serverDown)
     {
-        _topology.Observe(cluster, member, new MemberObservation(false, null, null, leaderRevision, _time.GetTimestamp(), error));
+        _topology.Observe(cluster, member, new MemberObservation(false, null, null, leaderRevision, _time.GetTimestamp(), error, serverDown));
         _wake[cluster].Set();
     }
 
@@ -93,7 +93,7 @@ internal sealed class MemberMonitor : IMemberEvidence
 
         long now = _time.GetTimestamp();
         _topology.Observe(cluster, results.Select(r => KeyValuePair.Create(r.Name,
-            new MemberObservation(r.Result.Reachable, r.Result.InRecovery, r.Result.WalPosition, current.LeaderRevision, now, r.Result.Error))));
+            new MemberObservation(r.Result.Reachable, r.Result.InRecovery, r.Result.WalPosition, current.LeaderRevision, now, r.Result.Error, r.Result.ServerDown))));
     }
 
     /// <summary>

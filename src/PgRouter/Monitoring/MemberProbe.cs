@@ -36,7 +36,7 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
                 var (connection, error) = await ServerConnection.ConnectAsync(cluster, member, host, port, options.Timeout, keepalive, tls).ConfigureAwait(false);
                 if (connection is null)
                 {
-                    return ProbeResult.Unreachable(error!);
+                    return ProbeResult.Unreachable(error!.Message, error.ServerDown);
                 }
                 if (options.User is null)
                 {
@@ -47,7 +47,7 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
                 if (!login.Succeeded)
                 {
                     await connection.DisposeAsync().ConfigureAwait(false);
-                    return ProbeResult.Unreachable($"monitor login failed: {login.Error}");
+                    return ProbeResult.Unreachable($"monitor login failed: {login.Error}", ConnectError.MeansServerDown(login.Error!.SqlState));
                 }
                 _connection = connection;
             }
@@ -56,20 +56,22 @@ internal sealed class MemberProbe(string cluster, string member, MonitorOptions 
             {
                 case null:
                     await CloseAsync().ConfigureAwait(false);
-                    return ProbeResult.Unreachable("the connection was closed");
+                    return ProbeResult.Unreachable("the connection was closed", serverDown: true);
                 case { Error: { } error }:
-                    return ProbeResult.Unreachable(error.ToString());
+                    return ProbeResult.Unreachable(error.ToString(), ConnectError.MeansServerDown(error.SqlState));
                 case { Rows: [var row, ..] }:
                     long? position = row[1] is { } text && Lsn.TryParse(text, out long lsn) ? lsn : null;
                     return new ProbeResult(true, row[0] == "t", position, null);
                 default:
-                    return ProbeResult.Unreachable("the probe query returned no row");
+                    return ProbeResult.Unreachable("the probe query returned no row", serverDown: false);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or InvalidDataException)
         {
             await CloseAsync().ConfigureAwait(false);
-            return ProbeResult.Unreachable(e is OperationCanceledException ? $"no answer within {options.Timeout.TotalSeconds:0.#} s" : e.Message);
+            return e is OperationCanceledException
+                ? ProbeResult.Unreachable($"no answer within {options.Timeout.TotalSeconds:0.#} s", serverDown: true)
+                : ProbeResult.Unreachable(e.Message, serverDown: false);
         }
     }
 

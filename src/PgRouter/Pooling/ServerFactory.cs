@@ -15,7 +15,9 @@ internal sealed class ServerFactory(ConnectionOptions options, ServerTlsConnecto
             pool.Key.Cluster, member.Name, member.Host, member.Port, pool.Settings.ConnectTimeout, options.ServerKeepalive, tls).ConfigureAwait(false);
         if (connection is null)
         {
-            return Acquisition.Failed(AcquireFailure.Unreachable, new PgError(SqlState.SqlServerRejectedEstablishment, error!));
+            // A server that is down: route elsewhere or wait; one that refuses PgRouter (TLS): tell the client.
+            return Acquisition.Failed(error!.ServerDown ? AcquireFailure.Unreachable : AcquireFailure.Refused,
+                new PgError(SqlState.SqlServerRejectedEstablishment, error.Message));
         }
 
         var parameters = pool.LoginParameters.Clone();
@@ -26,7 +28,7 @@ internal sealed class ServerFactory(ConnectionOptions options, ServerTlsConnecto
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             // Starting up, shutting down, recovering from a crash: another member may serve.
-            return refused.SqlState is SqlState.CannotConnectNow or SqlState.AdminShutdown or SqlState.CrashShutdown
+            return ConnectError.MeansServerDown(refused.SqlState)
                 ? Acquisition.Failed(AcquireFailure.Unreachable, refused)
                 : Acquisition.Failed(AcquireFailure.Refused, refused with
                 {

@@ -35,7 +35,7 @@ internal sealed class ServerConnection : IAsyncDisposable
     public string Address => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 
     /// <summary>Opens the connection and negotiates TLS; the error says what went wrong, for logs and for the client.</summary>
-    public static async Task<(ServerConnection? Connection, string? Error)> ConnectAsync(
+    public static async Task<(ServerConnection? Connection, ConnectError? Error)> ConnectAsync(
         string cluster, string member, string host, int port, TimeSpan timeout, KeepaliveOptions keepalive, ServerTlsConnector tls)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -48,7 +48,7 @@ internal sealed class ServerConnection : IAsyncDisposable
             if (error is not null)
             {
                 socket.Dispose();
-                return (null, $"{host}:{port}: {error}");
+                return (null, new ConnectError($"{host}:{port}: {error}", ServerDown: false));
             }
             ITransport transport = stream is null ? new SocketTransport(socket) : new StreamTransport(stream, socket);
             transport.Start();
@@ -63,7 +63,7 @@ internal sealed class ServerConnection : IAsyncDisposable
                 OperationCanceledException => $"no answer within {timeout.TotalSeconds:0.#} s",
                 _ => e.Message,
             };
-            return (null, $"could not connect to {host}:{port}: {why}");
+            return (null, new ConnectError($"could not connect to {host}:{port}: {why}", ServerDown: true));
         }
     }
 

@@ -8,10 +8,12 @@ namespace PgRouter.Topology;
 /// <param name="WalPosition">pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a replica.</param>
 /// <param name="LeaderRevision">The leader key's mod_revision when this was seen.</param>
 /// <param name="ObservedAt">A <see cref="TimeProvider.GetTimestamp"/> value.</param>
+/// <param name="ServerDown">Unreachable because the server takes no connections, not because it refused PgRouter.</param>
 internal sealed record MemberObservation(
     bool Reachable,
     bool? InRecovery,
     long? WalPosition,
     long LeaderRevision,
     long ObservedAt,
-    string? Error);
+    string? Error,
+    bool ServerDown = false);

@@ -104,7 +104,7 @@ internal static class TopologyBuilder
 
         // Only an observation from the current term counts: the new leader was a replica a moment ago.
         var seen = observations.TryGetValue(leaderName, out var o) && o.LeaderRevision == discovered.LeaderRevision ? o : null;
-        if (seen is { Reachable: false })
+        if (seen is { Reachable: false, ServerDown: true })
         {
             return (leaderName, PrimaryStatus.Unreachable, $"leader {leaderName} takes no connections: {seen.Error}");
         }

@@ -19,6 +19,6 @@ internal static class Topologies
     public static ClusterTopology Build(DiscoveredCluster discovered, IReadOnlyDictionary<string, MemberObservation>? observations = null, long maxLag = 1024 * 1024, bool stale = false) =>
         TopologyBuilder.Build("demo", maxLag, 1, discovered, stale, observations ?? ImmutableDictionary<string, MemberObservation>.Empty, freshSince: 100, DateTimeOffset.Parse("2026-11-22T03:00:00Z"));
 
-    public static MemberObservation Seen(bool? inRecovery, long? wal = null, long leaderRevision = LeaderRevision, long at = 200, bool reachable = true) =>
-        new(reachable, inRecovery, wal, leaderRevision, at, reachable ? null : "connection refused");
+    public static MemberObservation Seen(bool? inRecovery, long? wal = null, long leaderRevision = LeaderRevision, long at = 200, bool reachable = true, bool serverDown = true) =>
+        new(reachable, inRecovery, wal, leaderRevision, at, reachable ? null : serverDown ? "connection refused" : "certificate verify failed", !reachable && serverDown);
 }

@@ -64,14 +64,17 @@ public class TopologyBuilderTests
     }
 
     [Fact]
-    public void Build_LeaderThatFailedToConnectInThisTerm_IsUnreachable_AFailureBeforeTheKeyMovedIsNot()
+    public void Build_LeaderDownInThisTerm_IsUnreachable_AFailureBeforeTheKeyMovedOrARefusalIsNot()
     {
         var failed = Build(Dcs(), Observed(("pg1", Seen(inRecovery: null, reachable: false))));
         var failedLastTerm = Build(Dcs(), Observed(("pg1", Seen(inRecovery: null, reachable: false, leaderRevision: LeaderRevision - 1))));
+        var refusedPgRouter = Build(Dcs(), Observed(("pg1", Seen(inRecovery: null, reachable: false, serverDown: false))));
 
         Assert.Equal(PrimaryStatus.Unreachable, failed.PrimaryStatus);
         Assert.Null(failed.Primary);
         Assert.Equal(PrimaryStatus.Confirmed, failedLastTerm.PrimaryStatus);
+        // A TLS or login failure is PgRouter's configuration, not the server being down: clients hear the error at once.
+        Assert.Equal(PrimaryStatus.Confirmed, refusedPgRouter.PrimaryStatus);
     }
 
     [Fact]
