@@ -3,28 +3,90 @@ using System.Text;
 namespace PgRouter.Pooling;
 
 /// <summary>
-/// Tells from a statement's first words whether it leaves session state behind, without parsing
-/// SQL and without allocating: SET and RESET are recorded and replayed on whichever server the
-/// client gets next; anything only the same server session can keep (LISTEN, WITH HOLD cursors,
-/// temp tables, SQL-level PREPARE, LOAD, session advisory locks) keeps the client on its server.
+/// Tells from a query's words whether it leaves session state behind, without parsing SQL and
+/// without allocating: SET and RESET are recorded and replayed on whichever server the client gets
+/// next; anything only the same server session can keep (LISTEN, WITH HOLD cursors, temporary
+/// relations, SQL-level PREPARE, LOAD, session advisory locks) keeps the client on its server.
+/// Every statement of a multi-statement query counts.
 /// </summary>
 internal static class StatementClassifier
 {
     public static StatementKind Classify(ReadOnlySpan<byte> query, out string? reason)
     {
         reason = null;
-        var rest = query;
-        var first = NextWord(ref rest);
-        var second = NextWord(ref rest);
+        var tokens = new SqlTokenizer(query);
+        var result = StatementKind.Ordinary;
+        int statements = 0;
+        bool setting = false;
+        while (tokens.Position < query.Length)
+        {
+            var kind = ClassifyStatement(ref tokens, out string? why, out bool empty);
+            statements += empty ? 0 : 1;
+            if (kind == StatementKind.PinsSession)
+            {
+                reason = why;
+                return kind;
+            }
+            setting |= kind is StatementKind.SessionSetting or StatementKind.ResetAll;
+            result = kind > result ? kind : result;
+        }
+        // A SET among other statements cannot be replayed alone (it may be rolled back with them).
+        return statements > 1 && setting
+            ? Pins("SET inside a multi-statement query", out reason)
+            : result;
+    }
+
+    /// <summary>One statement, up to its semicolon.</summary>
+    private static StatementKind ClassifyStatement(ref SqlTokenizer tokens, out string? reason, out bool empty)
+    {
+        reason = null;
+        empty = true;
+        ReadOnlySpan<byte> first = default, second = default, previous = default;
+        int words = 0;
+        bool createHeader = true, temporary = false, holdCursor = false, advisoryLock = false, setConfig = false;
+        while (tokens.Next(out var token, out var text))
+        {
+            if (token == SqlToken.Semicolon)
+            {
+                break;
+            }
+            empty = false;
+            if (token != SqlToken.Word)
+            {
+                // pg_temp.name is a temporary relation whatever the statement.
+                temporary |= token == SqlToken.Dot && Is(previous, "pg_temp"u8);
+                previous = default;
+                continue;
+            }
+            words++;
+            if (words == 1)
+            {
+                first = text;
+            }
+            else if (words == 2)
+            {
+                second = text;
+            }
+            if (words > 1 && createHeader && Is(first, "CREATE"u8))
+            {
+                // CREATE [OR REPLACE] [GLOBAL | LOCAL] TEMP | TEMPORARY [UNLOGGED] TABLE | VIEW | SEQUENCE …
+                temporary |= IsTemp(text);
+                createHeader = IsTemp(text) || Is(text, "OR"u8) || Is(text, "REPLACE"u8) || Is(text, "GLOBAL"u8) || Is(text, "LOCAL"u8) || Is(text, "UNLOGGED"u8);
+            }
+            temporary |= Is(previous, "INTO"u8) && IsTemp(text);
+            holdCursor |= Is(previous, "WITH"u8) && Is(text, "HOLD"u8);
+            advisoryLock |= StartsWith(text, "pg_advisory_lock"u8) || StartsWith(text, "pg_try_advisory_lock"u8);
+            setConfig |= Is(text, "set_config"u8);
+            previous = text;
+        }
+
         if (Is(first, "SET"u8))
         {
-            return Is(second, "LOCAL"u8) || Is(second, "TRANSACTION"u8) || Is(second, "CONSTRAINTS"u8)
-                ? StatementKind.Ordinary
-                : SingleStatement(query, StatementKind.SessionSetting, ref reason);
+            return Is(second, "LOCAL"u8) || Is(second, "TRANSACTION"u8) || Is(second, "CONSTRAINTS"u8) ? StatementKind.Ordinary : StatementKind.SessionSetting;
         }
         if (Is(first, "RESET"u8))
         {
-            return SingleStatement(query, Is(second, "ALL"u8) ? StatementKind.ResetAll : StatementKind.SessionSetting, ref reason);
+            return Is(second, "ALL"u8) ? StatementKind.ResetAll : StatementKind.SessionSetting;
         }
         if (Is(first, "DISCARD"u8))
         {
@@ -38,27 +100,23 @@ internal static class StatementClassifier
         {
             return Pins("SQL-level prepared statement", out reason);
         }
-        if (Is(first, "DECLARE"u8) && ContainsIgnoringCase(query, "with hold"u8))
-        {
-            return Pins("cursor WITH HOLD", out reason);
-        }
-        if (Is(first, "CREATE"u8) && (IsTemp(second) || (Is(second, "LOCAL"u8) || Is(second, "GLOBAL"u8)) && IsTemp(NextWord(ref rest))))
-        {
-            return Pins("temporary table", out reason);
-        }
         if (Is(first, "LOAD"u8))
         {
             return Pins("LOAD", out reason);
         }
-        if (ContainsIgnoringCase(query, "set_config"u8))
+        if (Is(first, "DECLARE"u8) && holdCursor)
         {
-            return StatementKind.SettingsUnknown;
+            return Pins("cursor WITH HOLD", out reason);
         }
-        if (ContainsIgnoringCase(query, "pg_advisory_lock"u8) || ContainsIgnoringCase(query, "pg_try_advisory_lock"u8))
+        if (temporary)
+        {
+            return Pins("temporary table", out reason);
+        }
+        if (advisoryLock)
         {
             return Pins("session advisory lock", out reason);
         }
-        return StatementKind.Ordinary;
+        return setConfig ? StatementKind.SettingsUnknown : StatementKind.Ordinary;
     }
 
     /// <summary>
@@ -145,16 +203,10 @@ internal static class StatementClassifier
         return StatementKind.PinsSession;
     }
 
-    /// <summary>A SET followed by other statements cannot be replayed alone: the client keeps its server.</summary>
-    private static StatementKind SingleStatement(ReadOnlySpan<byte> query, StatementKind kind, ref string? reason)
-    {
-        int semicolon = query.IndexOf((byte)';');
-        return semicolon >= 0 && !SkipBlanks(query[(semicolon + 1)..]).IsEmpty
-            ? Pins("SET inside a multi-statement query", out reason)
-            : kind;
-    }
-
     private static bool Is(ReadOnlySpan<byte> word, ReadOnlySpan<byte> keyword) => Ascii.EqualsIgnoreCase(word, keyword);
+
+    private static bool StartsWith(ReadOnlySpan<byte> word, ReadOnlySpan<byte> prefix) =>
+        word.Length >= prefix.Length && Ascii.EqualsIgnoreCase(word[..prefix.Length], prefix);
 
     /// <summary>The next word (letters and underscores), and the rest after it.</summary>
     private static ReadOnlySpan<byte> NextWord(ref ReadOnlySpan<byte> text)
@@ -191,17 +243,5 @@ internal static class StatementClassifier
                 return text;
             }
         }
-    }
-
-    /// <summary>ASCII case-insensitive search for a lower-case phrase: the lower- and the upper-case forms.</summary>
-    private static bool ContainsIgnoringCase(ReadOnlySpan<byte> text, ReadOnlySpan<byte> lowerCase)
-    {
-        if (text.IndexOf(lowerCase) >= 0)
-        {
-            return true;
-        }
-        Span<byte> upper = stackalloc byte[lowerCase.Length];
-        Ascii.ToUpper(lowerCase, upper, out _);
-        return text.IndexOf(upper) >= 0;
     }
 }
