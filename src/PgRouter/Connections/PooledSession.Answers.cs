@@ -73,6 +73,7 @@ internal sealed partial class PooledSession
                     return _ending && _expected.IsEmpty;
                 }
                 _status = BackendMessageParser.ReadyForQueryStatus(frame);
+                SettleSettings(server);
                 return true;
 
             case BackendMessage.ParameterStatus:
@@ -81,6 +82,7 @@ internal sealed partial class PooledSession
                 return false;
 
             case BackendMessage.ErrorResponse:
+                _lastCommandFailed = true;
                 OnError(head, frame, start, end, server);
                 return false;
 
@@ -122,6 +124,10 @@ internal sealed partial class PooledSession
                 return false;
 
             case BackendMessage.CommandComplete or BackendMessage.EmptyQueryResponse or BackendMessage.PortalSuspended:
+                if (type == BackendMessage.CommandComplete && settings.Unsettled)
+                {
+                    _lastCommandFailed = BackendMessageParser.Body(frame).StartsWith("ROLLBACK\0"u8);
+                }
                 if (type == BackendMessage.CommandComplete && DeallocatedAll(BackendMessageParser.Body(frame)))
                 {
                     server.Statements.Clear();
@@ -233,6 +239,27 @@ internal sealed partial class PooledSession
     private static bool IsResultTypeChanged(PgError error) => error.SqlState == ResultTypeChanged.SqlState && error.Message == ResultTypeChanged.Message;
 
     /// <summary>DEALLOCATE ALL and DISCARD ALL drop every prepared statement of the server session.</summary>
+    /// <summary>
+    /// At the end of a transaction its SETs count only if it committed: a SET that failed, or one
+    /// in a transaction that rolled back, is not replayed. The server is set up again either way.
+    /// </summary>
+    private void SettleSettings(PooledServer server)
+    {
+        if (_status == TransactionStatus.Idle && settings.Unsettled)
+        {
+            bool committed = !_lastCommandFailed;
+            settings.Settle(committed);
+            if (!committed)
+            {
+                server.Settings = PooledServer.SettingsUnknown;
+            }
+        }
+        if (_status == TransactionStatus.Idle)
+        {
+            _lastCommandFailed = false;
+        }
+    }
+
     private static bool DeallocatedAll(ReadOnlySpan<byte> commandComplete) =>
         commandComplete.StartsWith("DEALLOCATE ALL\0"u8) || commandComplete.StartsWith("DISCARD ALL\0"u8);
 }

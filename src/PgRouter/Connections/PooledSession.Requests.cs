@@ -70,7 +70,7 @@ internal sealed partial class PooledSession
             // This server was set up for someone else: RESET ALL and this client's settings first.
             var setup = _toServer.Insert(at);
             setup.Begin(FrontendMessage.Query);
-            setup.WriteCString(settings.SetupSql.Length == 0 ? "RESET ALL" : settings.SetupSql);
+            setup.WriteCString(settings.SetupSql.Length == 0 ? SessionSettings.ResetSql : settings.SetupSql);
             setup.End();
             _expected.Add(new Expectation(Expected.Setup));
             server.Settings = settings.Fingerprint;

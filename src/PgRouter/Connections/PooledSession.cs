@@ -50,6 +50,9 @@ internal sealed partial class PooledSession(
     private bool _unnamedOnServer;
     private bool _ending;
     private bool _sending;
+
+    /// <summary>The latest command of the client's transaction failed or rolled back: its SETs are undone.</summary>
+    private bool _lastCommandFailed;
     private string? _pinned;
     private PgError? _untold;
     private bool _skipToSync;

@@ -8,11 +8,17 @@ namespace PgRouter.Pooling;
 /// <summary>
 /// The session state a client expects on whichever server it gets: its startup parameters
 /// (application_name, DateStyle, options' -c settings, …) and the SET and RESET statements it ran.
-/// A server whose fingerprint differs gets RESET ALL and these, in one query, before the client's
-/// next transaction.
+/// A server whose fingerprint differs gets <see cref="ResetSql"/> and these, in one query, before
+/// the client's next transaction.
 /// </summary>
 internal sealed class SessionSettings
 {
+    /// <summary>Back to the server's defaults: RESET ALL leaves role and session_authorization (GUC_NO_RESET_ALL).</summary>
+    public const string ResetSql = "RESET SESSION AUTHORIZATION;RESET ROLE;RESET ALL";
+
+    /// <summary>A newline first: a recorded statement may end in a -- comment.</summary>
+    private const string Separator = "\n;";
+
     private static readonly HashSet<string> LoginOnly = new(StringComparer.OrdinalIgnoreCase) { "user", "database", "replication", "options" };
 
     /// <summary>SET forms whose name is not the parameter's (SET TIME ZONE, SET SCHEMA, …).</summary>
@@ -24,22 +30,26 @@ internal sealed class SessionSettings
 
     private readonly List<(string Name, string Sql)> _startup = [];
     private readonly List<(string Name, string Sql)> _statements = [];
+
+    /// <summary>The statements as the last finished transaction left them, while the current one changes them.</summary>
+    private List<(string Name, string Sql)>? _settled;
     private string? _sql;
 
     public SessionSettings(StartupParameters parameters)
     {
-        foreach (var (name, value) in parameters.Items)
-        {
-            if (!LoginOnly.Contains(name))
-            {
-                AddStartup(name, Encoding.UTF8.GetString(value));
-            }
-        }
+        // As PostgreSQL does: the options' -c settings first, the packet's own parameters over them.
         if (parameters["options"] is { } options)
         {
             foreach (var (name, value) in StartupOptions.Settings(options))
             {
                 AddStartup(name, value);
+            }
+        }
+        foreach (var (name, value) in parameters.Items)
+        {
+            if (!LoginOnly.Contains(name))
+            {
+                AddStartup(name, Encoding.UTF8.GetString(value));
             }
         }
         Fingerprint = Compute();
@@ -51,7 +61,7 @@ internal sealed class SessionSettings
     /// <summary>The query that makes a server fit; only when <see cref="Fingerprint"/> is not 0.</summary>
     public string SetupSql => _sql ??= _statements.Count == 0 && _startup.Count == 0
         ? ""
-        : string.Join(";", ["RESET ALL", .. _startup.Select(s => s.Sql), .. _statements.Select(s => s.Sql)]);
+        : string.Join(Separator, [ResetSql, .. _startup.Select(s => s.Sql), .. _statements.Select(s => s.Sql)]);
 
     /// <summary>
     /// A SET or RESET the client ran, replayed on its next servers; a later one of the same parameter
@@ -60,9 +70,12 @@ internal sealed class SessionSettings
     /// </summary>
     public bool Record(ReadOnlySpan<byte> statement)
     {
+        _settled ??= [.. _statements];
+        var tokens = new SqlTokenizer(statement);
+        tokens.Next(out _, out var keyword);
+        bool reset = Ascii.EqualsIgnoreCase(keyword, "RESET"u8) || SetsDefault(statement);
         string text = Encoding.UTF8.GetString(statement).Trim().TrimEnd(';').TrimEnd();
-        bool reset = text.StartsWith("RESET", StringComparison.OrdinalIgnoreCase);
-        string name = ParameterName(text[(reset ? 5 : 3)..]) ?? text;
+        string name = ParameterName(Encoding.UTF8.GetString(statement[tokens.Position..])) ?? text;
         _statements.RemoveAll(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
         if (!reset)
         {
@@ -72,11 +85,47 @@ internal sealed class SessionSettings
         return !reset || !_startup.Exists(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>SET name TO DEFAULT (or = DEFAULT) is RESET name.</summary>
+    private static bool SetsDefault(ReadOnlySpan<byte> statement)
+    {
+        var tokens = new SqlTokenizer(statement);
+        ReadOnlySpan<byte> beforeLast = default, last = default;
+        SqlToken lastKind = SqlToken.Other;
+        while (tokens.Next(out var kind, out var token) && kind != SqlToken.Semicolon)
+        {
+            beforeLast = last;
+            last = token;
+            lastKind = kind;
+        }
+        return lastKind == SqlToken.Word && Ascii.EqualsIgnoreCase(last, "DEFAULT"u8)
+            && (Ascii.EqualsIgnoreCase(beforeLast, "TO"u8) || beforeLast.SequenceEqual("="u8));
+    }
+
     /// <summary>RESET ALL or DISCARD ALL: back to the startup parameters.</summary>
     public void ResetAll()
     {
+        _settled ??= [.. _statements];
         _statements.Clear();
         Changed();
+    }
+
+    /// <summary>SETs or RESETs were recorded in a transaction that has not ended yet.</summary>
+    public bool Unsettled => _settled is not null;
+
+    /// <summary>The transaction ended: keep what it recorded if it committed, else go back to before it.</summary>
+    public void Settle(bool committed)
+    {
+        if (_settled is null)
+        {
+            return;
+        }
+        if (!committed)
+        {
+            _statements.Clear();
+            _statements.AddRange(_settled);
+            Changed();
+        }
+        _settled = null;
     }
 
     /// <summary>The parameter a SET or RESET is about (after the keyword), or null for a form not understood.</summary>

@@ -21,6 +21,8 @@ public class SessionSettingsTests
 
     private static bool Record(SessionSettings settings, string sql) => settings.Record(Encoding.UTF8.GetBytes(sql));
 
+    private static string Sql(params string[] statements) => string.Join("\n;", [SessionSettings.ResetSql, .. statements]);
+
     [Fact]
     public void LoginParametersOnly_NeedNoSetup()
     {
@@ -31,12 +33,12 @@ public class SessionSettingsTests
     }
 
     [Fact]
-    public void StartupParameters_AreSetAfterResetAll_OptionsSettingsLast()
+    public void StartupParameters_AreSetAfterResetAll_OptionsSettingsFirst()
     {
         var settings = Settings(("application_name", "psql"), ("DateStyle", "ISO, MDY"), ("options", "-c search_path=app --statement-timeout=5s"));
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql';SET \"DateStyle\" TO 'ISO, MDY';"
-            + "SET \"search_path\" TO 'app';SET \"statement_timeout\" TO '5s'", settings.SetupSql);
+        Assert.Equal(Sql("SET \"search_path\" TO 'app'", "SET \"statement_timeout\" TO '5s'",
+            "SET \"application_name\" TO 'psql'", "SET \"DateStyle\" TO 'ISO, MDY'"), settings.SetupSql);
         Assert.NotEqual(0UL, settings.Fingerprint);
         Assert.Equal(1UL, settings.Fingerprint & 1);
     }
@@ -44,7 +46,7 @@ public class SessionSettingsTests
     [Fact]
     public void StartupValues_AreQuotedAsStringLiterals()
     {
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'O''Brien'';DROP'", Settings(("application_name", "O'Brien';DROP")).SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'O''Brien'';DROP'"), Settings(("application_name", "O'Brien';DROP")).SetupSql);
     }
 
     [Theory]
@@ -78,7 +80,7 @@ public class SessionSettingsTests
 
         Assert.True(Record(settings, "  SET search_path = app ;  \n"));
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql';SET search_path = app", settings.SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'psql'", "SET search_path = app"), settings.SetupSql);
     }
 
     [Fact]
@@ -90,7 +92,7 @@ public class SessionSettingsTests
         Record(settings, "set SEARCH_PATH to b");
         Record(settings, "SET \"search_path\" = c");
 
-        Assert.Equal("RESET ALL;SET statement_timeout = 0;SET \"search_path\" = c", settings.SetupSql);
+        Assert.Equal(Sql("SET statement_timeout = 0", "SET \"search_path\" = c"), settings.SetupSql);
     }
 
     [Theory]
@@ -105,7 +107,7 @@ public class SessionSettingsTests
         Record(settings, first);
         Record(settings, second);
 
-        Assert.Equal("RESET ALL;" + second, settings.SetupSql);
+        Assert.Equal(Sql(second), settings.SetupSql);
     }
 
     [Fact]
@@ -117,7 +119,7 @@ public class SessionSettingsTests
 
         Assert.True(Record(settings, "RESET search_path;"));
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql'", settings.SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'psql'"), settings.SetupSql);
         Assert.Equal(startup, settings.Fingerprint);
     }
 
@@ -155,11 +157,11 @@ public class SessionSettingsTests
     {
         var settings = Settings(("application_name", "psql"));
         Record(settings, "SET application_name = 'other'");
-        Assert.EndsWith(";SET application_name = 'other'", settings.SetupSql);
+        Assert.EndsWith("\n;SET application_name = 'other'", settings.SetupSql);
 
         Assert.False(Record(settings, "RESET application_name"));
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql'", settings.SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'psql'"), settings.SetupSql);
     }
 
     [Fact]
@@ -172,7 +174,7 @@ public class SessionSettingsTests
 
         settings.ResetAll();
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql'", settings.SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'psql'"), settings.SetupSql);
         Assert.Equal(startup, settings.Fingerprint);
     }
 
@@ -212,7 +214,7 @@ public class SessionSettingsTests
     }
 
     // PostgreSQL applies the options' -c settings first and the startup packet's own parameters after them.
-    [Fact(Skip = "bug: SessionSettings applies options -c settings after the startup parameters, so they win")]
+    [Fact]
     public void StartupParameter_WinsOverTheSameSettingInOptions()
     {
         var settings = Settings(("application_name", "direct"), ("options", "-c application_name=from_options"));
@@ -221,17 +223,17 @@ public class SessionSettingsTests
     }
 
     // SET name TO DEFAULT is RESET name: on PostgreSQL it gives the client's startup value back.
-    [Fact(Skip = "bug: SET ... TO DEFAULT is recorded and replayed after the startup SET, giving the server's default")]
+    [Fact]
     public void Set_ToDefault_OfAStartupParameter_ActsAsReset()
     {
         var settings = Settings(("application_name", "psql"));
 
         Assert.False(Record(settings, "SET application_name TO DEFAULT"));
 
-        Assert.Equal("RESET ALL;SET \"application_name\" TO 'psql'", settings.SetupSql);
+        Assert.Equal(Sql("SET \"application_name\" TO 'psql'"), settings.SetupSql);
     }
 
-    [Fact(Skip = "bug: Record reads the parameter name from the text right after the first 3 or 5 characters, even when a comment comes first")]
+    [Fact]
     public void Set_AfterALeadingComment_IsCancelledByReset()
     {
         var settings = Settings();
@@ -242,7 +244,7 @@ public class SessionSettingsTests
         Assert.Equal("", settings.SetupSql);
     }
 
-    [Fact(Skip = "bug: statements are joined with ';' only, so a recorded SET ending in a -- comment comments out what follows it")]
+    [Fact]
     public void Set_WithATrailingLineComment_DoesNotHideTheNextSetting()
     {
         var settings = Settings();
@@ -256,11 +258,29 @@ public class SessionSettingsTests
 
     // RESET ALL leaves role and session_authorization (GUC_NO_RESET_ALL): a server another client ran SET ROLE on
     // keeps that role through the next client's setup.
-    [Fact(Skip = "bug: SetupSql begins with RESET ALL only, which does not undo SET ROLE / SET SESSION AUTHORIZATION")]
+    [Fact]
     public void SetupSql_UndoesRoleChanges_ThatResetAllKeeps()
     {
         var settings = Settings(("application_name", "psql"));
 
         Assert.Matches("(?i)RESET ROLE|SET ROLE NONE|SESSION AUTHORIZATION DEFAULT", settings.SetupSql);
+    }
+
+    [Fact]
+    public void Settle_WithoutCommit_GoesBackToTheSettingsBeforeTheTransaction()
+    {
+        var settings = Settings();
+        Record(settings, "SET search_path = kept");
+        settings.Settle(committed: true);
+        ulong kept = settings.Fingerprint;
+
+        Record(settings, "SET search_path = rolled_back");
+        Record(settings, "SET statement_timeout = 1");
+        Assert.True(settings.Unsettled);
+        settings.Settle(committed: false);
+
+        Assert.False(settings.Unsettled);
+        Assert.Equal(kept, settings.Fingerprint);
+        Assert.Equal(Sql("SET search_path = kept"), settings.SetupSql);
     }
 }
