@@ -74,6 +74,32 @@ public sealed class SessionStateTests(BedFixture bed)
         await wait;
     }
 
+    [Fact]
+    public async Task CopyInAndOut_OnASharedServer()
+    {
+        await using var a = await OpenAsync();
+        await using var b = await OpenAsync();
+        await ExecuteAsync(a, "create table if not exists copy_probe (n int, t text); truncate copy_probe");
+
+        await using (var writer = await a.BeginTextImportAsync("copy copy_probe from stdin"))
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                await writer.WriteLineAsync($"{i}\tline {i}");
+            }
+        }
+        Assert.Equal("1000", await ScalarTextAsync(b, "select count(*)::text from copy_probe"));
+
+        using var reader = await b.BeginTextExportAsync("copy (select n, t from copy_probe order by n) to stdout");
+        int lines = 0;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            Assert.Equal($"{lines}\tline {lines}", line);
+            lines++;
+        }
+        Assert.Equal(1000, lines);
+    }
+
     private async Task<NpgsqlConnection> OpenAsync(string? options = null)
     {
         await bed.Router.WaitForSteadyAsync();
@@ -86,6 +112,12 @@ public sealed class SessionStateTests(BedFixture bed)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<string> ScalarTextAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (string)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task<string> ShowAsync(NpgsqlConnection connection, string parameter)
