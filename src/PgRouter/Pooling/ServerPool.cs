@@ -53,22 +53,6 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
         }
     }
 
-    /// <summary>The fast path: an idle connection, without waiting or allocating.</summary>
-    public bool TryTakeIdle(out PooledServer server)
-    {
-        lock (_lock)
-        {
-            while (_idle.TryPop(out server!))
-            {
-                if (!server.IsClosed)
-                {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /// <summary>An idle connection, a new one if the pool has room, or the next one returned (up to the queue timeout).</summary>
     public async ValueTask<Acquisition> AcquireAsync(MemberView member, ServerCredentials credentials, bool expectPrimary, CancellationToken stopping)
     {
