@@ -51,9 +51,9 @@ public sealed class ProtocolTests(BedFixture bed) : IAsyncLifetime
         return bytes;
     }
 
-    private async Task AssertRefusedAsync(RawClient client, string sqlState, string messageStart)
+    private async Task AssertRefusedAsync(RawClient client, string sqlState, string messageStart, TimeSpan? wait = null)
     {
-        var error = await client.ReadAsync(Wait);
+        var error = await client.ReadAsync(wait ?? Wait);
         Assert.NotNull(error);
         Assert.Equal('E', error.Type);
         Assert.Equal(sqlState, error.SqlState);
@@ -85,7 +85,7 @@ public sealed class ProtocolTests(BedFixture bed) : IAsyncLifetime
         await using var client = await RawClient.ConnectAsync(bed.Router.ReadWritePort);
         await client.SendAsync(Int32(100), [1, 2, 3]);
 
-        await AssertRefusedAsync(client, "08P01", "startup packet not received within 2 s");
+        await AssertRefusedAsync(client, "08P01", "startup packet not received within 10 s", TimeSpan.FromSeconds(30));
     }
 
     [Fact]

@@ -125,7 +125,7 @@ internal sealed class PgRouterProcess : IAsyncDisposable
             // A dead endpoint first: every (re)connect has to move on to the next one.
             ["Etcd"] = new JsonObject { ["Endpoints"] = new JsonArray("http://127.0.0.1:9", bed.EtcdUrl), ["Namespace"] = Bed.Namespace },
             ["Monitor"] = new JsonObject { ["User"] = "pgrouter_monitor", ["Password"] = "monitor" },
-            ["Connections"] = new JsonObject { ["StartupTimeout"] = "00:00:02", ["PauseTimeout"] = "00:00:15" },
+            ["Connections"] = new JsonObject { ["StartupTimeout"] = "00:00:10", ["PauseTimeout"] = "00:00:15" },
             // SCRAM secrets only: app from the users file, everybody else through the auth query.
             ["Auth"] = new JsonObject
             {
