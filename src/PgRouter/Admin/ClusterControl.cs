@@ -101,7 +101,27 @@ internal sealed partial class ClusterControl(TopologyStore topology, PoolRegistr
         // Patroni's HTTP server wants a Content-Length: no chunked body.
         var content = new StringContent(JsonSerializer.Serialize(new { leader = leader.Name, candidate }), Encoding.UTF8, "application/json");
         var request = _patroni.PostAsync(new Uri(new Uri(leader.ApiUrl!), "switchover"), content, cancel);
-        long deadline = time.GetTimestamp() + (long)(connections.PauseTimeout.TotalSeconds * time.TimestampFrequency);
+        try
+        {
+            return await AwaitNewLeaderAsync(cluster, leader, request, cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Patroni may answer after the leader key moved: its response is released whenever it comes.
+            _ = request.ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    t.Result.Dispose();
+                }
+                content.Dispose();
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<ControlResult> AwaitNewLeaderAsync(string cluster, MemberView leader, Task<HttpResponseMessage> request, CancellationToken cancel)
+    {
+        long started = time.GetTimestamp();
         HttpResponseMessage? response = null;
         while (true)
         {
@@ -127,7 +147,7 @@ internal sealed partial class ClusterControl(TopologyStore topology, PoolRegistr
                     return new ControlResult(502, $"Patroni refused the switchover ({(int)response.StatusCode}): {body.Trim()}");
                 }
             }
-            var remaining = TimeSpan.FromSeconds((deadline - time.GetTimestamp()) / (double)time.TimestampFrequency);
+            var remaining = connections.PauseTimeout - time.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
                 return new ControlResult(502, $"the leader key of cluster {cluster} still names {leader.Name} after {connections.PauseTimeout.TotalSeconds:0.#} s");

@@ -88,14 +88,7 @@ internal ref struct SqlTokenizer(ReadOnlySpan<byte> text)
         return true;
     }
 
-    /// <summary>The next token if it is a word, else empty (and nothing is consumed).</summary>
-    public ReadOnlySpan<byte> PeekWord()
-    {
-        var copy = this;
-        return copy.Next(out var kind, out var token) && kind == SqlToken.Word ? token : default;
-    }
-
-    public static bool IsWordStart(byte c) => c is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or (byte)'_' or >= 0x80;
+    private static bool IsWordStart(byte c) => c is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or (byte)'_' or >= 0x80;
 
     private static bool IsWordPart(byte c) => IsWordStart(c) || c is >= (byte)'0' and <= (byte)'9' or (byte)'$';
 

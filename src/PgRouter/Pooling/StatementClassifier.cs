@@ -126,63 +126,34 @@ internal static class StatementClassifier
     public static bool TryReadDeallocate(ReadOnlySpan<byte> query, out string? name)
     {
         name = null;
-        var rest = query;
-        if (!Is(NextWord(ref rest), "DEALLOCATE"u8))
+        var tokens = new SqlTokenizer(query);
+        if (!tokens.Next(out var kind, out var token) || kind != SqlToken.Word || !Is(token, "DEALLOCATE"u8)
+            || !tokens.Next(out kind, out token))
         {
             return false;
         }
-        rest = SkipBlanks(rest);
-        var afterPrepare = rest;
-        if (Is(NextWord(ref afterPrepare), "PREPARE"u8))
+        if (kind == SqlToken.Word && Is(token, "PREPARE"u8) && !tokens.Next(out kind, out token))
         {
-            rest = SkipBlanks(afterPrepare);
+            return false;
         }
-
-        ReadOnlySpan<byte> identifier;
-        bool quoted = !rest.IsEmpty && rest[0] == '"';
+        var identifier = token;
+        bool quoted = kind == SqlToken.QuotedWord;
+        // A closed quoted name holds an even number of quotes ("" inside stands for one).
+        if (!(kind == SqlToken.Word || quoted && identifier.Length > 2 && identifier.Count((byte)'"') % 2 == 0))
+        {
+            return false;
+        }
+        if (tokens.Next(out kind, out _) && (kind != SqlToken.Semicolon || tokens.Next(out _, out _)))
+        {
+            return false;
+        }
         if (quoted)
         {
-            int close = 1;
-            while (true)
-            {
-                int next = rest[close..].IndexOf((byte)'"');
-                if (next < 0)
-                {
-                    return false;
-                }
-                close += next;
-                if (close + 1 < rest.Length && rest[close + 1] == '"')
-                {
-                    close += 2;
-                    continue;
-                }
-                break;
-            }
-            identifier = rest[1..close];
-            rest = rest[(close + 1)..];
-        }
-        else
-        {
-            int length = 0;
-            while (length < rest.Length && (char.IsAsciiLetterOrDigit((char)rest[length]) || rest[length] is (byte)'_' or (byte)'$' || rest[length] >= 0x80))
-            {
-                length++;
-            }
-            identifier = rest[..length];
-            rest = rest[length..];
-        }
-        rest = SkipBlanks(rest);
-        if (identifier.IsEmpty || !(rest.IsEmpty || (rest[0] == ';' && SkipBlanks(rest[1..]).IsEmpty)))
-        {
-            return false;
-        }
-        if (!quoted && Is(identifier, "ALL"u8))
-        {
+            name = Encoding.UTF8.GetString(identifier[1..^1]).Replace("\"\"", "\"", StringComparison.Ordinal);
             return true;
         }
-        if (quoted)
+        if (Is(identifier, "ALL"u8))
         {
-            name = Encoding.UTF8.GetString(identifier).Replace("\"\"", "\"", StringComparison.Ordinal);
             return true;
         }
         // Only ASCII letters fold, as in PostgreSQL's downcase_identifier for UTF-8.
@@ -207,41 +178,4 @@ internal static class StatementClassifier
 
     private static bool StartsWith(ReadOnlySpan<byte> word, ReadOnlySpan<byte> prefix) =>
         word.Length >= prefix.Length && Ascii.EqualsIgnoreCase(word[..prefix.Length], prefix);
-
-    /// <summary>The next word (letters and underscores), and the rest after it.</summary>
-    private static ReadOnlySpan<byte> NextWord(ref ReadOnlySpan<byte> text)
-    {
-        text = SkipBlanks(text);
-        int length = 0;
-        while (length < text.Length && (char.IsAsciiLetter((char)text[length]) || text[length] == '_'))
-        {
-            length++;
-        }
-        var word = text[..length];
-        text = text[length..];
-        return word;
-    }
-
-    /// <summary>Skips white space and comments (-- to the end of the line, /* … */).</summary>
-    private static ReadOnlySpan<byte> SkipBlanks(ReadOnlySpan<byte> text)
-    {
-        while (true)
-        {
-            text = text.TrimStart(" \t\r\n\f"u8);
-            if (text.StartsWith("--"u8))
-            {
-                int end = text.IndexOf((byte)'\n');
-                text = end < 0 ? default : text[(end + 1)..];
-            }
-            else if (text.StartsWith("/*"u8))
-            {
-                int end = text.IndexOf("*/"u8);
-                text = end < 0 ? default : text[(end + 2)..];
-            }
-            else
-            {
-                return text;
-            }
-        }
-    }
 }
