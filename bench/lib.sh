@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared by bench/throughput and bench/drill: a bench bed (deploy/local/bed.sh) and the three proxies
 # compared on it, all on loopback from BED_PORT_BASE (14300):
-#   PgRouter    read-write listeners: 14340 transaction pool, 14341 session pool (size 20); admin 14380
+#   PgRouter    read-write listeners: 14340 transaction pool, 14341 session pool (database app_session, size 64); admin 14380
 #   PgBouncer   14350, transaction pool of 20, + a leader watcher that rewrites its [databases] and RELOADs
 #   HAProxy     14351 to the member whose Patroni says 200 on GET /primary (Patroni's sample config); stats 14352
 # Every process is started detached with a pid file under $BED_DIR/pids and stopped through it, never by name.
@@ -29,6 +29,8 @@ HAP_PORT=$((BED_PORT_BASE + 51))
 HAP_STATS_PORT=$((BED_PORT_BASE + 52))
 ETCD_URL=http://127.0.0.1:$BED_PORT_BASE
 POOL_SIZE=${POOL_SIZE:-20}
+# Session pooling seats one client per server connection: enough for the largest run (64 clients).
+SESSION_POOL_SIZE=${SESSION_POOL_SIZE:-64}
 PGR_PUBLISH=$BENCH_ROOT/.local/bench-pgrouter
 WORK=$BED_DIR/bench          # configs and pgbouncer's unix socket
 # shellcheck disable=SC2034  # used by the scripts that source this file
@@ -159,7 +161,10 @@ pgrouter_start() {
       { "Name": "rw-transaction", "Address": "127.0.0.1", "Port": $PGR_TX_PORT, "Target": "primary", "PoolMode": "transaction", "ClientTls": "disable" },
       { "Name": "rw-session", "Address": "127.0.0.1", "Port": $PGR_SESSION_PORT, "Target": "primary", "PoolMode": "session", "ClientTls": "disable" }
     ],
-    "Databases": { "*": { "Cluster": "demo" } },
+    "Databases": {
+      "*": { "Cluster": "demo" },
+      "app_session": { "Cluster": "demo", "Database": "app", "Pool": { "Mode": "session", "Size": $SESSION_POOL_SIZE } }
+    },
     "Clusters": { "demo": { "Source": "etcd", "Scope": "demo" } },
     "Etcd": { "Endpoints": [ "$ETCD_URL" ], "Namespace": "/service" },
     "Monitor": { "User": "pgrouter_monitor", "Password": "monitor", "Database": "postgres" },
