@@ -45,6 +45,7 @@ if (problems.Count > 0)
     return 2;
 }
 
+PgRouter.Transport.Epoll.EventLoop.Configure(options.Connections.IoThreads);
 builder.Logging.ClearProviders();
 builder.Logging.AddConsole(console =>
 {

@@ -157,6 +157,9 @@ internal sealed class ConnectionOptions
     /// <summary>Log every session's start and end, like PgBouncer's log_connections and log_disconnections.</summary>
     public bool LogConnections { get; set; } = true;
 
+    /// <summary>Threads that carry plain TCP connections (epoll loops); 0 picks one per 4 cores, at least one.</summary>
+    public int IoThreads { get; set; }
+
     public KeepaliveOptions ClientKeepalive { get; set; } = new();
     public KeepaliveOptions ServerKeepalive { get; set; } = new();
 }

@@ -82,6 +82,7 @@ internal static class PgRouterOptionsValidator
         var connections = options.Connections;
         Check(connections.StartupTimeout > TimeSpan.Zero, "Connections:StartupTimeout", "must be positive");
         Check(connections.ConnectTimeout > TimeSpan.Zero, "Connections:ConnectTimeout", "must be positive");
+        Check(connections.IoThreads is >= 0 and <= 64, "Connections:IoThreads", "must be between 0 (automatic) and 64");
         Check(connections.PauseTimeout >= TimeSpan.Zero, "Connections:PauseTimeout", "must be zero or more");
         Check(connections.MaxMessageBytes is >= Protocol.FrontendMessageRules.SmallMessageLimit and <= Protocol.FrontendMessageRules.LargeMessageLimit,
             "Connections:MaxMessageBytes", $"must be between {Protocol.FrontendMessageRules.SmallMessageLimit} and {Protocol.FrontendMessageRules.LargeMessageLimit}");

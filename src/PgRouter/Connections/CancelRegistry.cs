@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using PgRouter.Protocol;
+using PgRouter.Servers;
 
 namespace PgRouter.Connections;
-
-/// <summary>Where a client's query runs now: the server and the key that server gave us.</summary>
-internal sealed record ServerCancelTarget(string Cluster, string Member, string Host, int Port, CancelKey Key);
 
 /// <summary>A client's entry: the key PgRouter gave it, and the server it is attached to, if any.</summary>
 internal sealed class CancelEntry(CancelKey clientKey, string clientAddress)

@@ -7,6 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using PgRouter.Protocol;
 using PgRouter.Tls;
 using PgRouter.Transport;
+using PgRouter.Transport.Epoll;
 
 namespace PgRouter.Connections;
 
@@ -27,7 +28,11 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
     {
         string address = SocketTransport.Describe(socket.RemoteEndPoint);
         bool tlsOffered = listener.Tls != ClientTlsMode.Disable && certificates.IsConfigured;
-        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        // Plain TCP goes on PgRouter's event loop from the first byte: once .NET's socket engine has
+        // seen a socket it wakes for every message on it. TLS takes the socket back to .NET.
+        var plain = Native.Supported ? EpollTransport.Adopt(socket) : null;
+        plain?.Start();
+        Stream stream = plain is null ? new NetworkStream(socket, ownsSocket: false) : new TransportStream(plain);
         SslStream? tls = null;
         byte[]? channelBinding = null;
         bool gssAnswered = false, handedOver = false;
@@ -44,7 +49,14 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                         LogDirectTlsRefused(address, listener.Name);
                         return null;
                     }
-                    (tls, channelBinding) = await StartTlsAsync(new PrefixedStream([.. header], stream), direct: true, address, deadline).ConfigureAwait(false);
+                    byte[] received = [.. header];
+                    if (plain is not null)
+                    {
+                        received = [.. header, .. await plain.DetachAsync().ConfigureAwait(false)];
+                        plain = null;
+                        stream = new NetworkStream(socket, ownsSocket: false);
+                    }
+                    (tls, channelBinding) = await StartTlsAsync(new PrefixedStream(received, stream), direct: true, address, deadline).ConfigureAwait(false);
                     if (tls is null)
                     {
                         return null;
@@ -72,7 +84,14 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                 switch (packet!.Kind)
                 {
                     case StartupPacketKind.SslRequest when tls is null:
-                        if (socket.Available > 0)
+                        bool early = false;
+                        if (tlsOffered && plain is not null)
+                        {
+                            early = (await plain.DetachAsync().ConfigureAwait(false)).Length > 0;
+                            plain = null;
+                            stream = new NetworkStream(socket, ownsSocket: false);
+                        }
+                        if (early || socket.Available > 0)
                         {
                             // The client must wait for the answer: bytes behind the request could be an injection attempt.
                             await RefuseAsync(stream, address, listener, new PgError(SqlState.ProtocolViolation, "received unencrypted data after SSL request"), deadline).ConfigureAwait(false);
@@ -102,7 +121,7 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                         return null;
                 }
 
-                ITransport transport = tls is null ? new SocketTransport(socket) : new StreamTransport(tls, socket);
+                ITransport transport = tls is not null ? new StreamTransport(tls, socket) : plain ?? (ITransport)new SocketTransport(socket);
                 transport.Start();
                 var clientTls = tls is null ? null : new ClientTls(channelBinding!, tls.RemoteCertificate as X509Certificate2);
                 handedOver = true;
@@ -130,6 +149,10 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
             if (!handedOver || tls is null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            if (!handedOver && plain is not null)
+            {
+                await plain.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

@@ -43,14 +43,13 @@ internal sealed partial class PoolSelector(
 
     public async ValueTask<(Acquisition Result, MemberView? Member)> AcquireAsync(string client, PoolRoute route, CancellationToken stopping)
     {
-        var unreachable = new List<string>();
+        List<string>? unreachable = null;
         string? lastError = null;
         long waitStarted = 0;
         while (true)
         {
-            var changed = topology.NextChange(route.Cluster);
             var current = topology.Current(route.Cluster);
-            var decision = Router.Decide(route.Target, current, route.Replicas, unreachable);
+            var decision = Router.Decide(route.Target, current, route.Replicas, unreachable ?? (IReadOnlyCollection<string>)Array.Empty<string>());
             switch (decision.Outcome)
             {
                 case RouteOutcome.Connect:
@@ -65,7 +64,7 @@ internal sealed partial class PoolSelector(
                             string error = acquired.Error?.ToString() ?? "unreachable";
                             LogUnreachable(client, route.Cluster, member.Name, error);
                             evidence.ConnectFailed(route.Cluster, member.Name, current.LeaderRevision, error, serverDown: true);
-                            Router.ExcludeAfterConnectFailure(member, unreachable);
+                            Router.ExcludeAfterConnectFailure(member, unreachable ??= []);
                             lastError = $"{member.Name}: {error}";
                             continue;
                         case AcquireFailure.WrongRole:
@@ -81,6 +80,12 @@ internal sealed partial class PoolSelector(
                     return (Acquisition.Failed(AcquireFailure.Refused, refusal), null);
             }
 
+            // Taken before the second look, so that a change between the two is not missed.
+            var changed = topology.NextChange(route.Cluster);
+            if (topology.Current(route.Cluster) != current)
+            {
+                continue;
+            }
             if (waitStarted == 0)
             {
                 waitStarted = time.GetTimestamp();

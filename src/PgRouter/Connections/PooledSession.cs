@@ -339,7 +339,7 @@ internal sealed partial class PooledSession(
         _status = TransactionStatus.Idle;
         _serverFrames = default;
         server.Lend(this);
-        cancel.Server = server.BackendKey is { } key ? new ServerCancelTarget(route.Cluster, member.Name, server.Connection.Host, server.Connection.Port, key) : null;
+        cancel.Server = server.CancelTarget;
         load.Attach(route.Cluster, member.Name);
         Transactions++;
     }

@@ -16,7 +16,8 @@ internal sealed class PoolRegistry(ServerFactory factory, TimeProvider time, ILo
     {
         while (true)
         {
-            var pool = _pools.GetOrAdd(key, k => new ServerPool(k, settings, loginParameters, factory, time, _logger));
+            var pool = _pools.TryGetValue(key, out var existing) ? existing
+                : _pools.GetOrAdd(key, k => new ServerPool(k, settings, loginParameters, factory, time, _logger));
             if (!pool.IsRetired)
             {
                 return pool;

@@ -21,6 +21,7 @@ internal sealed class PooledServer
         Connection = connection;
         Pool = pool;
         BackendKey = login.BackendKey;
+        CancelTarget = login.BackendKey is { } key ? new ServerCancelTarget(connection.Cluster, connection.Member, connection.Host, connection.Port, key) : null;
         Parameters = login.Parameters.ToImmutableDictionary(p => p.Key, p => p.Value);
         CreatedAt = IdleSince = createdAt;
     }
@@ -30,6 +31,9 @@ internal sealed class PooledServer
     public ServerPool Pool { get; }
 
     public CancelKey? BackendKey { get; }
+
+    /// <summary>Where a cancel for the session using this server goes.</summary>
+    public ServerCancelTarget? CancelTarget { get; }
 
     /// <summary>What the server reported in ParameterStatus, latest values.</summary>
     public ImmutableDictionary<string, string> Parameters { get; private set; }

@@ -79,7 +79,8 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
             }
             else
             {
-                waiter = new TaskCompletionSource<PooledServer?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                // Completed inline by Return, outside its lock: the waiting client goes on on the thread that freed the server.
+                waiter = new TaskCompletionSource<PooledServer?>();
                 node = _waiters.AddLast(waiter);
             }
         }
@@ -105,15 +106,17 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
         }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException)
         {
+            bool handedOver;
             lock (_lock)
             {
-                if (node!.List is not null)
+                handedOver = node!.List is null;
+                if (!handedOver)
                 {
                     _waiters.Remove(node);
                 }
             }
-            // Handed over just as the wait ended: give it back rather than lose it.
-            if (waiter.Task.IsCompletedSuccessfully && waiter.Task.Result is { } late)
+            // Taken off the queue just as the wait ended: a server (or null) is on its way; give it back.
+            if (handedOver && await waiter.Task.ConfigureAwait(false) is { } late)
             {
                 Return(late);
             }
@@ -135,19 +138,19 @@ internal sealed partial class ServerPool(PoolKey key, PoolSettings settings, Sta
             _ = server.CloseAsync().AsTask();
             return;
         }
+        TaskCompletionSource<PooledServer?> waiter;
         lock (_lock)
         {
-            while (_waiters.First is { } first)
+            if (_waiters.First is not { } first)
             {
-                _waiters.RemoveFirst();
-                if (first.Value.TrySetResult(server))
-                {
-                    return;
-                }
+                server.IdleSince = time.GetTimestamp();
+                _idle.Push(server);
+                return;
             }
-            server.IdleSince = time.GetTimestamp();
-            _idle.Push(server);
+            _waiters.RemoveFirst();
+            waiter = first.Value;
         }
+        waiter.SetResult(server);
     }
 
     /// <summary>A connection's read loop ended: it no longer counts, and a waiting client may get a new one.</summary>

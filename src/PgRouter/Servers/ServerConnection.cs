@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using PgRouter.Configuration;
 using PgRouter.Tls;
 using PgRouter.Transport;
+using PgRouter.Transport.Epoll;
 
 namespace PgRouter.Servers;
 
@@ -42,15 +43,24 @@ internal sealed class ServerConnection : IAsyncDisposable
         try
         {
             using var deadline = new CancellationTokenSource(timeout);
-            await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-            keepalive.ApplyTo(socket);
-            var (stream, error) = await tls.NegotiateAsync(socket, host, deadline.Token).ConfigureAwait(false);
-            if (error is not null)
+            ITransport transport;
+            if (tls.IsDisabled && Native.Supported)
             {
                 socket.Dispose();
-                return (null, new ConnectError($"{host}:{port}: {error}", ServerDown: false));
+                transport = await EpollTransport.ConnectAsync(host, port, keepalive.ApplyTo, deadline.Token).ConfigureAwait(false);
             }
-            ITransport transport = stream is null ? new SocketTransport(socket) : new StreamTransport(stream, socket);
+            else
+            {
+                await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
+                keepalive.ApplyTo(socket);
+                var (stream, error) = await tls.NegotiateAsync(socket, host, deadline.Token).ConfigureAwait(false);
+                if (error is not null)
+                {
+                    socket.Dispose();
+                    return (null, new ConnectError($"{host}:{port}: {error}", ServerDown: false));
+                }
+                transport = stream is null ? new SocketTransport(socket) : new StreamTransport(stream, socket);
+            }
             transport.Start();
             return (new ServerConnection(transport, cluster, member, host, port), null);
         }

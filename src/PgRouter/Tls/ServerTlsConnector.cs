@@ -30,6 +30,9 @@ internal sealed class ServerTlsConnector
     public static ServerTlsConnector Disabled { get; } = new(new ServerTlsOptions { Mode = "disable" });
 
     /// <summary>TLS over the socket, or null to go on in plain text; an error means the connection must not be used.</summary>
+    /// <summary>Server connections stay plain TCP: no SSLRequest is sent.</summary>
+    public bool IsDisabled => _mode == ServerTlsMode.Disable;
+
     public async Task<(Stream? Tls, string? Error)> NegotiateAsync(Socket socket, string host, CancellationToken cancellationToken)
     {
         if (_mode == ServerTlsMode.Disable)
