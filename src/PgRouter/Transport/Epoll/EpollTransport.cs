@@ -85,9 +85,10 @@ internal sealed class EpollTransport : ITransport
                 {
                     await writable.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
+                // .NET reports SO_ERROR as a SocketError already.
                 if (socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error && error != 0)
                 {
-                    throw new SocketException((int)ErrnoToSocketError(error));
+                    throw new SocketException(error);
                 }
                 return transport;
             }
