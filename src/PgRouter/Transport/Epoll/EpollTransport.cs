@@ -16,6 +16,9 @@ internal sealed class EpollTransport : ITransport
 {
     private const int ReceiveSizeHint = 4096;
 
+    /// <summary>Receives (of up to a pipe segment, 8 KB) before a streaming connection lets the loop serve others.</summary>
+    private const int ReceivesPerTurn = 16;
+
     private readonly Socket _socket;
     private readonly SafeHandle _handle;
     private readonly int _fd;
@@ -27,6 +30,7 @@ internal sealed class EpollTransport : ITransport
     private ulong _id;
     private bool _started;
     private bool _paused;
+    private bool _flushed;
     private bool _ended;
     private int _aborted;
     private bool _detaching;
@@ -229,19 +233,37 @@ internal sealed class EpollTransport : ITransport
         }
     }
 
-    /// <summary>On the loop's thread: started, resumed after backpressure, or aborted.</summary>
+    /// <summary>On the loop's thread: started, aborted or detached, resumed after backpressure, or back in line after its turn.</summary>
     public void OnPosted()
     {
-        _paused = false;
+        if (Volatile.Read(ref _aborted) != 0 || Volatile.Read(ref _detaching))
+        {
+            EndInput(null);
+            return;
+        }
+        if (_paused && Volatile.Read(ref _flushed))
+        {
+            _paused = false;
+            _flushed = false;
+        }
         Receive();
     }
 
-    /// <summary>Reads until a short read (edge-triggered: nothing is left behind) or until the reader holds back.</summary>
+    /// <summary>
+    /// Reads until a short read (edge-triggered: nothing is left behind), until the reader holds back,
+    /// or until its turn is used up: a connection that streams gets back in line behind the others.
+    /// </summary>
     private void Receive()
     {
         var writer = _input.Writer;
+        int turn = ReceivesPerTurn;
         while (!_ended && !_paused)
         {
+            if (--turn < 0)
+            {
+                _loop.Post(this);
+                return;
+            }
             if (Volatile.Read(ref _aborted) != 0 || Volatile.Read(ref _detaching))
             {
                 EndInput(null);
@@ -297,6 +319,7 @@ internal sealed class EpollTransport : ITransport
             // The reader failed: the loop ends the input when it sees the abort.
             Abort();
         }
+        Volatile.Write(ref _flushed, true);
         _loop.Post(this);
     }
 
