@@ -42,6 +42,24 @@ public sealed class SessionStateTests(BedFixture bed)
     }
 
     [Fact]
+    public async Task SetRolledBackToASavepoint_IsNotReplayed()
+    {
+        await using var a = await OpenAsync();
+        await using var b = await OpenAsync();
+        await using (var transaction = await a.BeginTransactionAsync())
+        {
+            await ExecuteAsync(a, "set statement_timeout = '1s'");
+            await transaction.SaveAsync("before_five");
+            await ExecuteAsync(a, "set statement_timeout = '5s'");
+            await transaction.RollbackAsync("before_five");
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal("0", await ShowAsync(b, "statement_timeout"));
+        Assert.Equal("1s", await ShowAsync(a, "statement_timeout"));
+    }
+
+    [Fact]
     public async Task StartupParametersAndOptions_AreTheClientsOwn_OnASharedServer()
     {
         await using var a = await OpenAsync(options: "-c statement_timeout=777 -c DateStyle=German");

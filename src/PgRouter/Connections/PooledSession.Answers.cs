@@ -247,9 +247,7 @@ internal sealed partial class PooledSession
     {
         if (_status == TransactionStatus.Idle && settings.Unsettled)
         {
-            bool committed = !_lastCommandFailed;
-            settings.Settle(committed);
-            if (!committed)
+            if (settings.Settle(committed: !_lastCommandFailed))
             {
                 server.Settings = PooledServer.SettingsUnknown;
             }

@@ -351,6 +351,10 @@ internal sealed partial class PooledSession
                 settings.ResetAll();
                 _server!.Settings = 0;
                 break;
+            case StatementKind.Savepoint when settings.Savepoint(text):
+                // PostgreSQL undid the SETs since the savepoint; whatever the server holds now, set it up afresh before reuse.
+                _server!.Settings = PooledServer.SettingsUnknown;
+                break;
             case StatementKind.SettingsUnknown:
                 // set_config(…, false) and the like: not replayed, but never left for the next client either.
                 _server!.Settings = PooledServer.SettingsUnknown;

@@ -33,6 +33,9 @@ internal sealed class SessionSettings
 
     /// <summary>The statements as the last finished transaction left them, while the current one changes them.</summary>
     private List<(string Name, string Sql)>? _settled;
+
+    /// <summary>The open transaction's savepoints, oldest first, each with the statements as they were when it was set.</summary>
+    private List<(string Name, List<(string Name, string Sql)> Statements)>? _savepoints;
     private string? _sql;
 
     public SessionSettings(StartupParameters parameters)
@@ -109,24 +112,111 @@ internal sealed class SessionSettings
         Changed();
     }
 
-    /// <summary>SETs or RESETs were recorded in a transaction that has not ended yet.</summary>
-    public bool Unsettled => _settled is not null;
+    /// <summary>SETs, RESETs or savepoints were recorded in a transaction that has not ended yet.</summary>
+    public bool Unsettled => _settled is not null || _savepoints is not null;
 
-    /// <summary>The transaction ended: keep what it recorded if it committed, else go back to before it.</summary>
-    public void Settle(bool committed)
+    /// <summary>
+    /// The transaction ended: keep what it recorded if it committed, else go back to before it. True
+    /// when the settings went back (the server that ran the transaction undid them by itself).
+    /// </summary>
+    public bool Settle(bool committed)
     {
+        _savepoints = null;
         if (_settled is null)
         {
-            return;
+            return false;
         }
-        if (!committed)
+        bool wentBack = !committed;
+        if (wentBack)
         {
             _statements.Clear();
             _statements.AddRange(_settled);
             Changed();
         }
         _settled = null;
+        return wentBack;
     }
+
+    /// <summary>
+    /// SAVEPOINT name sets a mark; RELEASE [SAVEPOINT] name drops it and the later ones; ROLLBACK TO
+    /// [SAVEPOINT] name undoes the SETs since, as PostgreSQL does, and keeps the mark. True when the
+    /// settings went back.
+    /// </summary>
+    public bool Savepoint(ReadOnlySpan<byte> statement)
+    {
+        var tokens = new SqlTokenizer(statement);
+        tokens.Next(out _, out var keyword);
+        bool set = Ascii.EqualsIgnoreCase(keyword, "SAVEPOINT"u8);
+        bool rollback = Ascii.EqualsIgnoreCase(keyword, "ROLLBACK"u8);
+        // The words after the keyword: SAVEPOINT name | RELEASE [SAVEPOINT] name | ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name
+        var words = new List<(bool Quoted, string Text)>(4);
+        while (words.Count < 4 && tokens.Next(out var kind, out var token) && kind is SqlToken.Word or SqlToken.QuotedWord)
+        {
+            words.Add((kind == SqlToken.QuotedWord, Encoding.UTF8.GetString(token)));
+        }
+        int at = 0;
+        if (rollback)
+        {
+            if (words.Count > at && (IsWord(words[at], "WORK") || IsWord(words[at], "TRANSACTION")))
+            {
+                at++;
+            }
+            if (!(words.Count > at && IsWord(words[at], "TO")))
+            {
+                return false;
+            }
+            at++;
+        }
+        if (!set && words.Count > at + 1 && IsWord(words[at], "SAVEPOINT"))
+        {
+            at++;
+        }
+        string? name = words.Count > at ? SavepointName(words[at]) : null;
+        if (name is null)
+        {
+            return false;
+        }
+        if (set)
+        {
+            (_savepoints ??= []).Add((name, [.. _statements]));
+            return false;
+        }
+        int mark = _savepoints?.FindLastIndex(s => s.Name == name) ?? -1;
+        if (mark < 0)
+        {
+            return false;
+        }
+        if (!rollback)
+        {
+            _savepoints!.RemoveRange(mark, _savepoints.Count - mark);
+            return false;
+        }
+        _savepoints!.RemoveRange(mark + 1, _savepoints.Count - mark - 1);
+        var before = _savepoints[mark].Statements;
+        if (before.SequenceEqual(_statements))
+        {
+            return false;
+        }
+        _settled ??= [.. _statements];
+        _statements.Clear();
+        _statements.AddRange(before);
+        Changed();
+        return true;
+    }
+
+    private static bool IsWord((bool Quoted, string Text) word, string keyword) =>
+        !word.Quoted && string.Equals(word.Text, keyword, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A savepoint's name as PostgreSQL keeps it: unquoted names fold ASCII letters to lower case.</summary>
+    private static string? SavepointName((bool Quoted, string Text) word) => word.Quoted
+        ? word.Text.Length > 2 ? word.Text[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : null
+        : string.Create(word.Text.Length, word.Text, static (span, text) =>
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                span[i] = char.IsAsciiLetterUpper(text[i]) ? (char)(text[i] + 32) : text[i];
+            }
+        });
 
     /// <summary>The parameter a SET or RESET is about (after the keyword), or null for a form not understood.</summary>
     internal static string? ParameterName(string rest)

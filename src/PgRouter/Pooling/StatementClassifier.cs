@@ -43,7 +43,7 @@ internal static class StatementClassifier
         empty = true;
         ReadOnlySpan<byte> first = default, second = default, previous = default;
         int words = 0;
-        bool createHeader = true, temporary = false, holdCursor = false, advisoryLock = false, setConfig = false;
+        bool createHeader = true, temporary = false, holdCursor = false, advisoryLock = false, setConfig = false, to = false;
         while (tokens.Next(out var token, out var text))
         {
             if (token == SqlToken.Semicolon)
@@ -77,6 +77,8 @@ internal static class StatementClassifier
             holdCursor |= Is(previous, "WITH"u8) && Is(text, "HOLD"u8);
             advisoryLock |= StartsWith(text, "pg_advisory_lock"u8) || StartsWith(text, "pg_try_advisory_lock"u8);
             setConfig |= Is(text, "set_config"u8);
+            // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name
+            to |= words is 2 or 3 && Is(text, "TO"u8);
             previous = text;
         }
 
@@ -91,6 +93,10 @@ internal static class StatementClassifier
         if (Is(first, "DISCARD"u8))
         {
             return Is(second, "ALL"u8) ? StatementKind.ResetAll : StatementKind.Ordinary;
+        }
+        if (Is(first, "SAVEPOINT"u8) || Is(first, "RELEASE"u8) || Is(first, "ROLLBACK"u8) && to)
+        {
+            return StatementKind.Savepoint;
         }
         if (Is(first, "LISTEN"u8) || Is(first, "UNLISTEN"u8))
         {

@@ -15,6 +15,9 @@ internal enum StatementKind
     /// <summary>RESET ALL, DISCARD ALL: back to the session's defaults.</summary>
     ResetAll,
 
+    /// <summary>SAVEPOINT, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT: a rollback to a savepoint undoes the SETs after it.</summary>
+    Savepoint,
+
     /// <summary>State only this server session can hold (LISTEN, temp tables, SQL PREPARE, …): the client keeps its server.</summary>
     PinsSession,
 }

@@ -283,4 +283,54 @@ public class SessionSettingsTests
         Assert.Equal(kept, settings.Fingerprint);
         Assert.Equal(Sql("SET search_path = kept"), settings.SetupSql);
     }
+
+    private static bool Savepoint(SessionSettings settings, string sql) => settings.Savepoint(Encoding.UTF8.GetBytes(sql));
+
+    [Fact]
+    public void RollbackToSavepoint_UndoesTheSetsSinceIt_AndKeepsTheMark()
+    {
+        var settings = Settings();
+        Record(settings, "SET search_path = before");
+        Assert.False(Savepoint(settings, "SAVEPOINT s1"));
+        Record(settings, "SET search_path = after");
+        Record(settings, "SET statement_timeout = 1");
+
+        Assert.True(Savepoint(settings, "ROLLBACK TO SAVEPOINT S1"));
+        Assert.Equal(Sql("SET search_path = before"), settings.SetupSql);
+
+        // The mark stays: a second rollback to it undoes what came after the first.
+        Record(settings, "SET work_mem = '64MB'");
+        Assert.True(Savepoint(settings, "rollback work to s1"));
+        settings.Settle(committed: true);
+        Assert.Equal(Sql("SET search_path = before"), settings.SetupSql);
+        Assert.False(settings.Unsettled);
+    }
+
+    [Fact]
+    public void ReleasedSavepoint_CannotBeRolledBackTo_AndQuotedNamesKeepTheirCase()
+    {
+        var settings = Settings();
+        Savepoint(settings, "SAVEPOINT \"Mixed\"");
+        Record(settings, "SET search_path = kept");
+
+        Assert.False(Savepoint(settings, "ROLLBACK TO mixed"));
+        Assert.False(Savepoint(settings, "RELEASE SAVEPOINT \"Mixed\""));
+        Assert.False(Savepoint(settings, "ROLLBACK TO \"Mixed\""));
+        settings.Settle(committed: true);
+
+        Assert.Equal(Sql("SET search_path = kept"), settings.SetupSql);
+    }
+
+    [Fact]
+    public void Savepoints_EndWithTheirTransaction()
+    {
+        var settings = Settings();
+        Savepoint(settings, "SAVEPOINT a");
+        Assert.True(settings.Unsettled);
+        Assert.False(settings.Settle(committed: true));
+
+        Record(settings, "SET search_path = later");
+        Assert.False(Savepoint(settings, "ROLLBACK TO a"));
+        Assert.Equal(Sql("SET search_path = later"), settings.SetupSql);
+    }
 }

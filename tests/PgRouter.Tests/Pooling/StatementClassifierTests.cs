@@ -57,6 +57,27 @@ public class StatementClassifierTests
     }
 
     [Theory]
+    [InlineData("SAVEPOINT a")]
+    [InlineData("release savepoint a")]
+    [InlineData("RELEASE a")]
+    [InlineData("ROLLBACK TO a")]
+    [InlineData("rollback to savepoint a;")]
+    [InlineData("ROLLBACK WORK TO SAVEPOINT \"A b\"")]
+    public void Savepoints_AreTracked(string sql)
+    {
+        Assert.Equal(StatementKind.Savepoint, Classify(sql));
+    }
+
+    [Theory]
+    [InlineData("ROLLBACK")]
+    [InlineData("ROLLBACK AND NO CHAIN")]
+    [InlineData("ROLLBACK PREPARED 'tx'")]
+    public void Rollback_WithoutTo_IsOrdinary(string sql)
+    {
+        Assert.Equal(StatementKind.Ordinary, Classify(sql));
+    }
+
+    [Theory]
     [InlineData("DISCARD PLANS")]
     [InlineData("DISCARD SEQUENCES")]
     public void Discard_OtherThanAll_IsOrdinary(string sql)
