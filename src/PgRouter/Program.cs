@@ -5,6 +5,7 @@ using PgRouter.Configuration;
 using PgRouter.Hosting;
 using PgRouter.Pooling;
 using PgRouter.Topology;
+using PgRouter.Transport.Epoll;
 
 if (AdminCommand.Handles(args))
 {
@@ -45,7 +46,6 @@ if (problems.Count > 0)
     return 2;
 }
 
-PgRouter.Transport.Epoll.EventLoop.Configure(options.Connections.IoThreads);
 builder.Logging.ClearProviders();
 builder.Logging.AddConsole(console =>
 {
@@ -57,6 +57,8 @@ builder.WebHost.UseUrls(options.Admin.Urls!.Split(';'));
 builder.Services.AddPgRouter(options);
 
 var app = builder.Build();
+// Before the first socket: the loops start with it.
+EventLoop.Configure(options.Connections.IoThreads, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<EventLoop>());
 AdminEndpoints.Map(app, app.Services.GetRequiredService<TopologyStore>(), app.Services.GetRequiredService<PoolRegistry>(),
     app.Services.GetRequiredService<ClusterControl>());
 try

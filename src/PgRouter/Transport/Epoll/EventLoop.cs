@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace PgRouter.Transport.Epoll;
 
@@ -18,6 +19,7 @@ internal sealed unsafe class EventLoop
         Enumerable.Range(0, _threads > 0 ? _threads : Math.Max(1, Environment.ProcessorCount / 4)).Select(i => new EventLoop(i)).ToArray());
 
     private static int _threads;
+    private static ILogger _logger = NullLogger.Instance;
     private static int _next;
 
     private readonly int _epoll;
@@ -44,7 +46,11 @@ internal sealed unsafe class EventLoop
     /// How many loops to run, before the first socket. Few: every loop that sleeps costs a wakeup
     /// per batch, and on a small machine one loop next to PostgreSQL does best, as PgBouncer does.
     /// </summary>
-    public static void Configure(int threads) => _threads = threads;
+    public static void Configure(int threads, ILogger logger)
+    {
+        _threads = threads;
+        _logger = logger;
+    }
 
     /// <summary>The loops take sockets in turn.</summary>
     public static EventLoop Next()
@@ -106,7 +112,15 @@ internal sealed unsafe class EventLoop
                 }
                 else if (_transports.TryGetValue(events[i].Data, out var transport))
                 {
-                    transport.OnEvents(events[i].Events);
+                    try
+                    {
+                        transport.OnEvents(events[i].Events);
+                    }
+                    catch (Exception e)
+                    {
+                        // A fault of one connection must not stop the loop that carries all the others.
+                        LoopFault(transport, e);
+                    }
                 }
             }
         }
@@ -119,7 +133,20 @@ internal sealed unsafe class EventLoop
         Volatile.Write(ref _wakePending, 0);
         while (_posted.TryDequeue(out var transport))
         {
-            transport.OnPosted();
+            try
+            {
+                transport.OnPosted();
+            }
+            catch (Exception e)
+            {
+                LoopFault(transport, e);
+            }
         }
+    }
+
+    private static void LoopFault(EpollTransport transport, Exception e)
+    {
+        _logger.LogError(e, "connection {Peer}: closed after a fault on its I/O loop", transport.RemoteAddress);
+        transport.Abort();
     }
 }
