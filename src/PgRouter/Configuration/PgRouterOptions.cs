@@ -29,6 +29,21 @@ internal sealed class PgRouterOptions
     public ServerTlsOptions ServerTls { get; set; } = new();
 
     public AdminOptions Admin { get; set; } = new();
+
+    public PeeringOptions Peering { get; set; } = new();
+}
+
+/// <summary>
+/// Several PgRouter instances behind one load balancer: each puts its id into the cancel keys it
+/// hands out, and a CancelRequest that lands on another instance is passed on to the one that holds the client.
+/// </summary>
+internal sealed class PeeringOptions
+{
+    /// <summary>This instance's id, 1 to 255; 0 turns peering off.</summary>
+    public int Id { get; set; }
+
+    /// <summary>The other instances: id to "host:port" of a listener of theirs.</summary>
+    public Dictionary<string, string> Peers { get; set; } = [];
 }
 
 internal sealed class ListenerOptions

@@ -1,5 +1,6 @@
 using System.Net;
 using PgRouter.Authentication;
+using PgRouter.Protocol;
 using PgRouter.Routing;
 using PgRouter.Tls;
 
@@ -125,6 +126,16 @@ internal static class PgRouterOptionsValidator
         foreach (string url in (options.Admin.Urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             Check(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == "http", "Admin:Urls", $"'{url}' is not an http URL like http://127.0.0.1:6480");
+        }
+
+        var peering = options.Peering;
+        Check(peering.Id is >= 0 and <= CancelKeys.MaxPeerId, "Peering:Id", $"must be between 1 and {CancelKeys.MaxPeerId} (0 turns peering off)");
+        Check(peering.Peers.Count == 0 || peering.Id > 0, "Peering:Peers", "set Peering:Id for this instance first");
+        foreach (var (id, address) in peering.Peers)
+        {
+            Check(int.TryParse(id, out int peer) && peer is >= 1 and <= CancelKeys.MaxPeerId && peer != peering.Id,
+                $"Peering:Peers:{id}", $"'{id}' is not another instance's id (1 to {CancelKeys.MaxPeerId}, not this one's)");
+            Check(HostPort.TryParse(address, out _, out _), $"Peering:Peers:{id}", $"'{address}' is not host:port");
         }
 
         return problems;

@@ -20,16 +20,18 @@ internal sealed class CancelEntry(CancelKey clientKey, string clientAddress)
 /// cancel can follow the client to whichever server it uses. Process ids stay positive: some
 /// clients assume so.
 /// </summary>
-internal sealed class CancelRegistry
+/// <param name="peerId">Peering:Id, carried in every process id handed out; 0 without peering.</param>
+internal sealed class CancelRegistry(int peerId)
 {
     private readonly ConcurrentDictionary<int, CancelEntry> _byProcessId = new();
-    private int _lastProcessId = RandomNumberGenerator.GetInt32(1, int.MaxValue / 2);
+    private int _lastSerial = RandomNumberGenerator.GetInt32(1, int.MaxValue / 2);
 
     public CancelEntry Register(string clientAddress)
     {
         while (true)
         {
-            int processId = Interlocked.Increment(ref _lastProcessId) & int.MaxValue;
+            int serial = Interlocked.Increment(ref _lastSerial);
+            int processId = peerId == 0 ? serial & int.MaxValue : CancelKeys.ProcessId(peerId, serial);
             if (processId == 0)
             {
                 continue;

@@ -28,9 +28,9 @@ internal static class PgRouterServices
             d => d.Key,
             d => new DatabaseEntry(d.Value.Cluster, d.Value.Database, d.Value.Target is { } t && RouteTargets.TryParse(t, out var target) ? target : null))));
         services.AddSingleton<MemberLoad>();
-        services.AddSingleton<CancelRegistry>();
+        services.AddSingleton(new CancelRegistry(options.Peering.Id));
         services.AddSingleton(sp => new CancelForwarder(
-            sp.GetRequiredService<CancelRegistry>(), options.Connections.ConnectTimeout, sp.GetRequiredService<ILogger<CancelForwarder>>()));
+            sp.GetRequiredService<CancelRegistry>(), options.Peering, options.Connections.ConnectTimeout, sp.GetRequiredService<ILogger<CancelForwarder>>()));
         services.AddSingleton<ClientHandshake>();
         services.AddSingleton<ServerSelector>();
         services.AddSingleton<ServerFactory>();

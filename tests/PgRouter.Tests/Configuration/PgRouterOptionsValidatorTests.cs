@@ -21,6 +21,25 @@ public class PgRouterOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_Peering_NamesWhatToFix()
+    {
+        var options = Valid();
+        options.Peering = new PeeringOptions { Id = 0, Peers = new() { ["2"] = "10.0.0.2:6432" } };
+        Assert.Contains(PgRouterOptionsValidator.Validate(options), p => p.StartsWith("PgRouter:Peering:Peers: set Peering:Id"));
+
+        options.Peering = new PeeringOptions { Id = 300 };
+        Assert.Contains(PgRouterOptionsValidator.Validate(options), p => p.StartsWith("PgRouter:Peering:Id: must be between 1 and 255"));
+
+        options.Peering = new PeeringOptions { Id = 1, Peers = new() { ["1"] = "10.0.0.1:6432", ["2"] = "10.0.0.2:x" } };
+        var problems = PgRouterOptionsValidator.Validate(options);
+        Assert.Contains(problems, p => p.StartsWith("PgRouter:Peering:Peers:1: '1' is not another instance's id"));
+        Assert.Contains(problems, p => p.StartsWith("PgRouter:Peering:Peers:2: '10.0.0.2:x' is not host:port"));
+
+        options.Peering = new PeeringOptions { Id = 1, Peers = new() { ["2"] = "10.0.0.2:6432" } };
+        Assert.Empty(PgRouterOptionsValidator.Validate(options));
+    }
+
+    [Fact]
     public void Validate_EveryProblemNamesItsKeyAndTheFix()
     {
         var options = Valid();
