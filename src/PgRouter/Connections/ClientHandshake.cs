@@ -33,6 +33,21 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
         var plain = Native.Supported ? EpollTransport.Adopt(socket) : null;
         plain?.Start();
         Stream stream = plain is null ? new NetworkStream(socket, ownsSocket: false) : new TransportStream(plain);
+
+        // TLS goes to .NET's SslStream: the loop lets go of the socket; what it had received but not
+        // handed out yet comes back (a direct TLS handshake starts inside it).
+        async Task<byte[]> BackToDotNetAsync()
+        {
+            if (plain is null)
+            {
+                return [];
+            }
+            byte[] unread = await plain.DetachAsync().ConfigureAwait(false);
+            plain = null;
+            stream = new NetworkStream(socket, ownsSocket: false);
+            return unread;
+        }
+
         SslStream? tls = null;
         byte[]? channelBinding = null;
         bool gssAnswered = false, handedOver = false;
@@ -49,13 +64,7 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                         LogDirectTlsRefused(address, listener.Name);
                         return null;
                     }
-                    byte[] received = [.. header];
-                    if (plain is not null)
-                    {
-                        received = [.. header, .. await plain.DetachAsync().ConfigureAwait(false)];
-                        plain = null;
-                        stream = new NetworkStream(socket, ownsSocket: false);
-                    }
+                    byte[] received = [.. header, .. await BackToDotNetAsync().ConfigureAwait(false)];
                     (tls, channelBinding) = await StartTlsAsync(new PrefixedStream(received, stream), direct: true, address, deadline).ConfigureAwait(false);
                     if (tls is null)
                     {
@@ -84,13 +93,7 @@ internal sealed partial class ClientHandshake(CertificateStore certificates, ILo
                 switch (packet!.Kind)
                 {
                     case StartupPacketKind.SslRequest when tls is null:
-                        bool early = false;
-                        if (tlsOffered && plain is not null)
-                        {
-                            early = (await plain.DetachAsync().ConfigureAwait(false)).Length > 0;
-                            plain = null;
-                            stream = new NetworkStream(socket, ownsSocket: false);
-                        }
+                        bool early = tlsOffered && (await BackToDotNetAsync().ConfigureAwait(false)).Length > 0;
                         if (early || socket.Available > 0)
                         {
                             // The client must wait for the answer: bytes behind the request could be an injection attempt.

@@ -36,6 +36,8 @@ internal sealed partial class PoolSelector(
     TimeProvider time,
     ILogger<PoolSelector> logger)
 {
+    private static readonly IReadOnlyCollection<string> NoExclusions = [];
+
     /// <summary>The server parameters a pool of this route last reported (any member: they share one configuration), if any.</summary>
     public ImmutableDictionary<string, string>? KnownParameters(PoolRoute route) => pools.Pools
         .FirstOrDefault(p => p.Parameters is not null && p.Key.Cluster == route.Cluster && p.Key.Database == route.Pool
@@ -49,7 +51,7 @@ internal sealed partial class PoolSelector(
         while (true)
         {
             var current = topology.Current(route.Cluster);
-            var decision = Router.Decide(route.Target, current, route.Replicas, unreachable ?? (IReadOnlyCollection<string>)Array.Empty<string>());
+            var decision = Router.Decide(route.Target, current, route.Replicas, (IReadOnlyCollection<string>?)unreachable ?? NoExclusions);
             switch (decision.Outcome)
             {
                 case RouteOutcome.Connect:

@@ -39,34 +39,22 @@ internal sealed class ServerConnection : IAsyncDisposable
     public static async Task<(ServerConnection? Connection, ConnectError? Error)> ConnectAsync(
         string cluster, string member, string host, int port, TimeSpan timeout, KeepaliveOptions keepalive, ServerTlsConnector tls)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         try
         {
             using var deadline = new CancellationTokenSource(timeout);
-            ITransport transport;
-            if (tls.IsDisabled && Native.Supported)
+            // Plain TCP on PgRouter's own event loop; TLS (or a TLS attempt) on .NET's socket engine.
+            var (transport, error) = tls.IsDisabled && Native.Supported
+                ? (await EpollTransport.ConnectAsync(host, port, keepalive.ApplyTo, deadline.Token).ConfigureAwait(false), null)
+                : await ConnectThroughDotNetAsync(host, port, keepalive, tls, deadline.Token).ConfigureAwait(false);
+            if (transport is null)
             {
-                socket.Dispose();
-                transport = await EpollTransport.ConnectAsync(host, port, keepalive.ApplyTo, deadline.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-                keepalive.ApplyTo(socket);
-                var (stream, error) = await tls.NegotiateAsync(socket, host, deadline.Token).ConfigureAwait(false);
-                if (error is not null)
-                {
-                    socket.Dispose();
-                    return (null, new ConnectError($"{host}:{port}: {error}", ServerDown: false));
-                }
-                transport = stream is null ? new SocketTransport(socket) : new StreamTransport(stream, socket);
+                return (null, new ConnectError($"{host}:{port}: {error}", ServerDown: false));
             }
             transport.Start();
             return (new ServerConnection(transport, cluster, member, host, port), null);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
         {
-            socket.Dispose();
             string why = e switch
             {
                 SocketException se => se.SocketErrorCode.ToString(),
@@ -74,6 +62,30 @@ internal sealed class ServerConnection : IAsyncDisposable
                 _ => e.Message,
             };
             return (null, new ConnectError($"could not connect to {host}:{port}: {why}", ServerDown: true));
+        }
+    }
+
+    /// <summary>The transport, or the TLS negotiation's refusal; a failure to connect is thrown.</summary>
+    private static async Task<(ITransport? Transport, string? Error)> ConnectThroughDotNetAsync(
+        string host, int port, KeepaliveOptions keepalive, ServerTlsConnector tls, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            keepalive.ApplyTo(socket);
+            var (stream, error) = await tls.NegotiateAsync(socket, host, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                socket.Dispose();
+                return (null, error);
+            }
+            return (stream is null ? new SocketTransport(socket) : new StreamTransport(stream, socket), null);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
         }
     }
 

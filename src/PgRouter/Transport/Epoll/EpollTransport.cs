@@ -174,8 +174,9 @@ internal sealed class EpollTransport : ITransport
         {
             return;
         }
-        if (!Volatile.Read(ref _started) && _id == 0)
+        if (_id == 0)
         {
+            // Never watched by a loop (a connect that failed early): nobody else touches the pipe.
             DisposeSocket();
             _input.Writer.Complete();
             _inputEnded.TrySetResult();
@@ -214,6 +215,9 @@ internal sealed class EpollTransport : ITransport
         DisposeSocket();
     }
 
+    /// <summary>Aborted or handed back: the input ends at the loop's next look.</summary>
+    private bool Stopping => Volatile.Read(ref _aborted) != 0 || Volatile.Read(ref _detaching);
+
     /// <summary>On the loop's thread: the socket is readable, writable or hung up.</summary>
     public void OnEvents(uint events)
     {
@@ -236,7 +240,7 @@ internal sealed class EpollTransport : ITransport
     /// <summary>On the loop's thread: started, aborted or detached, resumed after backpressure, or back in line after its turn.</summary>
     public void OnPosted()
     {
-        if (Volatile.Read(ref _aborted) != 0 || Volatile.Read(ref _detaching))
+        if (Stopping)
         {
             EndInput(null);
             return;
@@ -264,7 +268,7 @@ internal sealed class EpollTransport : ITransport
                 _loop.Post(this);
                 return;
             }
-            if (Volatile.Read(ref _aborted) != 0 || Volatile.Read(ref _detaching))
+            if (Stopping)
             {
                 EndInput(null);
                 return;
